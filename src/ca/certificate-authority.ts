@@ -1,0 +1,345 @@
+// One certificate authority: a self-signed CA certificate and its key, and the two kinds of
+// certificate Gatehouse issues with it. The user CA issues client certificates that carry a
+// Gatehouse identity (Subject CN = user, O = gatehouse, and the route extension); the host CA
+// issues server certificates (the proxy's, the embedded PostgreSQL's). Certificates are built
+// and signed with node-forge; keys come from node:crypto, whose RSA key generation is native.
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
+import forge from 'node-forge';
+import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+import { badIdentityText, encodeRouteExtension, ROUTE_EXTENSION_OID_CONTENT, type RouteToDatabase } from './route-extension.js';
+
+const { pki, asn1, md, util } = forge;
+
+export type { RouteToDatabase } from './route-extension.js';
+
+export interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ClientCertificateRequest {
+  user: string;
+  route: RouteToDatabase;
+  ttlMs: number;
+  /** The client's own RSA public key (SPKI PEM); without it a key pair is generated and returned. */
+  publicKeyPem?: string;
+}
+
+export interface IssuedClientCertificate {
+  certPem: string;
+  /** Present when the CA generated the key pair. */
+  keyPem?: string;
+  notAfter: Date;
+}
+
+export interface ServerCertificateRequest {
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  ttlMs: number;
+}
+
+export const CA_VALIDITY_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+/** notBefore is set this far in the past so a client whose clock is a little behind still accepts a new certificate. */
+export const CLOCK_SKEW_MS = 60 * 1000;
+export const GATEHOUSE_ORGANIZATION = 'gatehouse';
+const RSA_MODULUS_BITS = 2048;
+
+const OID_COMMON_NAME = '2.5.4.3';
+const OID_ORGANIZATION = '2.5.4.10';
+/** forge types valueTagClass as an asn1.Class, but reads it as the string's universal tag. */
+const UTF8_TAG = asn1.Type.UTF8 as unknown as forge.asn1.Class;
+
+export class CertificateAuthority {
+  private constructor(
+    private readonly cert: forge.pki.Certificate,
+    private readonly key: forge.pki.rsa.PrivateKey,
+    private readonly x509: X509Certificate,
+    private readonly pair: KeyPairPem,
+    private readonly now: () => number,
+  ) {}
+
+  /** A new self-signed CA with a new 2048-bit RSA key. */
+  static create(commonName: string, validityMs: number = CA_VALIDITY_MS, now: () => number = Date.now): CertificateAuthority {
+    checkDuration(validityMs, 'validityMs');
+    const keys = generateRsaKeyPair();
+    const cert = pki.createCertificate();
+    cert.publicKey = pki.publicKeyFromPem(keys.publicKeyPem);
+    cert.serialNumber = newSerialNumber();
+    setValidity(cert, now(), now() + validityMs);
+    const name = distinguishedName(commonName);
+    cert.setSubject(name);
+    cert.setIssuer(name);
+    cert.setExtensions([
+      { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
+      { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    const key = pki.privateKeyFromPem(keys.privateKeyPem);
+    cert.sign(key, md.sha256.create());
+    return CertificateAuthority.fromPem({ certPem: pki.certificateToPem(cert), keyPem: keys.privateKeyPem }, now);
+  }
+
+  /** A CA from its certificate and key, checked: they must belong together and the certificate must be a CA's. */
+  static fromPem(pair: KeyPairPem, now: () => number = Date.now): CertificateAuthority {
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(pair.certPem);
+    } catch (error) {
+      throw caInvalid(`the CA certificate cannot be parsed: ${messageOf(error)}`);
+    }
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(pair.keyPem);
+    } catch (error) {
+      throw caInvalid(`the private key of CA "${subjectOf(x509)}" cannot be parsed: ${messageOf(error)}`);
+    }
+    if (privateKey.asymmetricKeyType !== 'rsa') {
+      throw caInvalid(`the private key of CA "${subjectOf(x509)}" is ${privateKey.asymmetricKeyType ?? 'of an unknown type'}; Gatehouse signs with RSA keys only`);
+    }
+    if (!x509.checkPrivateKey(privateKey)) {
+      throw caInvalid(`the private key given for CA "${subjectOf(x509)}" does not belong to its certificate`);
+    }
+    if (!x509.ca) {
+      throw caInvalid(`the certificate "${subjectOf(x509)}" is not a CA certificate (its basicConstraints do not say CA:TRUE)`);
+    }
+    let cert: forge.pki.Certificate;
+    let key: forge.pki.rsa.PrivateKey;
+    try {
+      cert = pki.certificateFromPem(pair.certPem);
+      key = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    } catch (error) {
+      throw caInvalid(`CA "${subjectOf(x509)}" cannot be used for signing: ${messageOf(error)}`);
+    }
+    return new CertificateAuthority(cert, key, x509, { certPem: pair.certPem, keyPem: pair.keyPem }, now);
+  }
+
+  get certPem(): string {
+    return this.pair.certPem;
+  }
+
+  get keyPem(): string {
+    return this.pair.keyPem;
+  }
+
+  /** When this CA's own certificate expires; nothing it issues outlives it. */
+  get notAfter(): Date {
+    return new Date(this.x509.validTo);
+  }
+
+  /** A short-lived client certificate carrying `user` and `route`. */
+  issueClientCertificate(request: ClientCertificateRequest): IssuedClientCertificate {
+    const userProblem = badIdentityText(request.user);
+    if (userProblem !== undefined) throw badRequest(`user name ${JSON.stringify(request.user)} cannot go into a certificate: ${userProblem}`);
+    let routeExtension: Uint8Array;
+    try {
+      routeExtension = encodeRouteExtension(request.route);
+    } catch (error) {
+      throw badRequest(messageOf(error));
+    }
+    checkDuration(request.ttlMs, 'ttlMs');
+    let keyPem: string | undefined;
+    let publicKey: forge.pki.rsa.PublicKey;
+    if (request.publicKeyPem === undefined) {
+      const keys = generateRsaKeyPair();
+      keyPem = keys.privateKeyPem;
+      publicKey = pki.publicKeyFromPem(keys.publicKeyPem) as forge.pki.rsa.PublicKey;
+    } else {
+      publicKey = clientPublicKey(request.publicKeyPem);
+    }
+    const certPem = this.sign(publicKey, distinguishedName(request.user), request.ttlMs, [
+      { name: 'basicConstraints', critical: true, cA: false },
+      { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ], [{ oidContent: ROUTE_EXTENSION_OID_CONTENT, value: routeExtension }]);
+    return { certPem, ...(keyPem === undefined ? {} : { keyPem }), notAfter: new Date(new X509Certificate(certPem).validTo) };
+  }
+
+  /** A TLS server certificate for the given names and addresses, with a new key pair. */
+  issueServerCertificate(request: ServerCertificateRequest): KeyPairPem {
+    checkDuration(request.ttlMs, 'ttlMs');
+    const altNames: Array<{ type: number; value?: string; ip?: string }> = [];
+    for (const dnsName of request.dnsNames) {
+      if (!/^[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?$/.test(dnsName)) throw new RangeError(`not a DNS name: ${JSON.stringify(dnsName)}`);
+      altNames.push({ type: 2, value: dnsName });
+    }
+    for (const ip of request.ipAddresses) {
+      if (isIP(ip) === 0) throw new RangeError(`not an IP address: ${JSON.stringify(ip)}`);
+      altNames.push({ type: 7, ip });
+    }
+    if (altNames.length === 0) throw new RangeError('a server certificate needs at least one DNS name or IP address');
+    const keys = generateRsaKeyPair();
+    const subject: forge.pki.CertificateField[] = [
+      { type: OID_ORGANIZATION, value: GATEHOUSE_ORGANIZATION, valueTagClass: UTF8_TAG },
+      { type: OID_COMMON_NAME, value: request.commonName, valueTagClass: UTF8_TAG },
+    ];
+    const certPem = this.sign(pki.publicKeyFromPem(keys.publicKeyPem) as forge.pki.rsa.PublicKey, subject, request.ttlMs, [
+      { name: 'basicConstraints', critical: true, cA: false },
+      { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ]);
+    return { certPem, keyPem: keys.privateKeyPem };
+  }
+
+  /**
+   * Builds, signs and double-checks (with OpenSSL, through node:crypto) one certificate.
+   * `rawExtensions` are added as DER because forge cannot encode an OID arc above 2^32, and the
+   * route extension's UUID arc is 128 bits; they are always non-critical.
+   */
+  private sign(
+    publicKey: forge.pki.rsa.PublicKey,
+    subject: forge.pki.CertificateField[],
+    ttlMs: number,
+    extensions: object[],
+    rawExtensions: readonly RawExtension[] = [],
+  ): string {
+    const now = this.now();
+    const caNotAfter = this.notAfter.getTime();
+    if (caNotAfter <= now) {
+      throw caInvalid(`CA "${subjectOf(this.x509)}" expired on ${this.notAfter.toISOString()}; create a new one (move its files away and run "gatehouse ca init")`);
+    }
+    const cert = pki.createCertificate();
+    cert.publicKey = publicKey;
+    cert.serialNumber = newSerialNumber();
+    setValidity(cert, now, Math.min(now + ttlMs, caNotAfter));
+    cert.setSubject(subject);
+    cert.setIssuer(this.cert.subject.attributes.map(reencodableAttribute));
+    cert.setExtensions([
+      ...extensions,
+      { name: 'subjectKeyIdentifier' },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.keyIdentifier() },
+    ]);
+    cert.signatureOid = cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption as string;
+    const tbs = (pki as unknown as ForgeTbs).getTBSCertificate(cert);
+    appendRawExtensions(tbs, rawExtensions);
+    const digest = md.sha256.create();
+    digest.update(asn1.toDer(tbs).getBytes());
+    // certificateToAsn1 writes a cached tbsCertificate as is, with the raw extensions in it.
+    cert.tbsCertificate = tbs;
+    cert.signature = this.key.sign(digest);
+    const certPem = pki.certificateToPem(cert);
+    const issued = new X509Certificate(certPem);
+    if (!issued.checkIssued(this.x509) || !issued.verify(this.x509.publicKey)) {
+      throw caInvalid(`a certificate signed by CA "${subjectOf(this.x509)}" does not verify against it`);
+    }
+    return certPem;
+  }
+
+  /** The CA's subjectKeyIdentifier (binary string), for the authorityKeyIdentifier of what it signs. */
+  private keyIdentifier(): string {
+    const extension = this.cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
+    if (extension?.subjectKeyIdentifier !== undefined) return util.hexToBytes(extension.subjectKeyIdentifier);
+    return this.cert.generateSubjectKeyIdentifier().getBytes();
+  }
+}
+
+/** forge exports getTBSCertificate; its type definitions leave it out. */
+interface ForgeTbs {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+}
+
+interface RawExtension {
+  /** Content octets of the extension's OID. */
+  readonly oidContent: Uint8Array;
+  /** DER of the extension's value (what goes inside extnValue's OCTET STRING). */
+  readonly value: Uint8Array;
+}
+
+/** Adds non-critical extensions to the [3] extensions field that forge put at the end of the TBSCertificate. */
+function appendRawExtensions(tbs: forge.asn1.Asn1, rawExtensions: readonly RawExtension[]): void {
+  if (rawExtensions.length === 0) return;
+  const fields = tbs.value as forge.asn1.Asn1[];
+  const extensionsField = fields[fields.length - 1];
+  const list = Array.isArray(extensionsField?.value) ? extensionsField.value[0] : undefined;
+  if (extensionsField?.tagClass !== asn1.Class.CONTEXT_SPECIFIC || extensionsField.type !== 3 || list === undefined || !Array.isArray(list.value)) {
+    throw new Error('forge did not put the extensions where expected');
+  }
+  for (const extension of rawExtensions) {
+    list.value.push(
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, util.binary.raw.encode(extension.oidContent)),
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, util.binary.raw.encode(extension.value)),
+      ]),
+    );
+  }
+}
+
+function generateRsaKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: RSA_MODULUS_BITS,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { publicKeyPem: publicKey, privateKeyPem: privateKey };
+}
+
+/** A client's own public key, accepted only when it is RSA of at least 2048 bits (forge signs and encodes RSA only). */
+function clientPublicKey(pem: string): forge.pki.rsa.PublicKey {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    throw badRequest(`the public key cannot be parsed: ${messageOf(error)}`);
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw badRequest(`the public key is ${key.asymmetricKeyType ?? 'of an unknown type'}; Gatehouse certificates need an RSA key`);
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < RSA_MODULUS_BITS) throw badRequest(`the RSA public key has ${bits} bits; at least ${RSA_MODULUS_BITS} are needed`);
+  return pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
+}
+
+/** O=gatehouse, CN=<name>, as UTF8Strings so any user name survives. */
+function distinguishedName(commonName: string): forge.pki.CertificateField[] {
+  return [
+    { type: OID_ORGANIZATION, value: GATEHOUSE_ORGANIZATION, valueTagClass: UTF8_TAG },
+    { type: OID_COMMON_NAME, value: commonName, valueTagClass: UTF8_TAG },
+  ];
+}
+
+/**
+ * forge keeps a parsed attribute's value as the raw bytes but UTF-8-encodes a UTF8String's value
+ * again when writing it; decoding first makes the issuer name byte-for-byte the CA's subject,
+ * which is what chain building compares.
+ */
+function reencodableAttribute(attribute: forge.pki.CertificateField): forge.pki.CertificateField {
+  if ((attribute.valueTagClass as unknown) === asn1.Type.UTF8 && typeof attribute.value === 'string') {
+    return { ...attribute, value: util.decodeUtf8(attribute.value) };
+  }
+  return attribute;
+}
+
+/** 16 random bytes, top bit clear so the INTEGER is positive, first byte non-zero so its DER is minimal. */
+function newSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] as number) & 0x7f || 0x01;
+  return bytes.toString('hex');
+}
+
+/** forge writes whole seconds; the dates are truncated here so what is returned is what was signed. */
+function setValidity(cert: forge.pki.Certificate, nowMs: number, notAfterMs: number): void {
+  cert.validity.notBefore = new Date(Math.floor((nowMs - CLOCK_SKEW_MS) / 1000) * 1000);
+  cert.validity.notAfter = new Date(Math.floor(notAfterMs / 1000) * 1000);
+}
+
+function checkDuration(value: number, name: string): void {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, not ${value}`);
+}
+
+function caInvalid(message: string): GatehouseError {
+  return new GatehouseError(ErrorCodes.CA_INVALID, message, { sqlState: SqlState.INTERNAL_ERROR });
+}
+
+/** A request Gatehouse cannot turn into a Gatehouse client certificate. */
+function badRequest(message: string): GatehouseError {
+  return new GatehouseError(ErrorCodes.CERT_INVALID, message, { sqlState: SqlState.INVALID_AUTHORIZATION });
+}
+
+/** The subject on one line, as it reads in a message: "O=gatehouse, CN=Gatehouse user CA". */
+function subjectOf(certificate: X509Certificate): string {
+  return certificate.subject.split('\n').join(', ');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

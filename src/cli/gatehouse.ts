@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `gatehouse` executable: the daemon (`start`) and the administrator's commands.
+import { Command } from 'commander';
+import { registerCaInitCommand } from './ca-init.js';
+import { registerCertsIssueCommand } from './certs-issue.js';
+import { registerConfigCheckCommand } from './config-check.js';
+import { registerStartCommand } from './start.js';
+import { packageVersion } from './version.js';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: a Postgres access proxy with short-lived client certificates, RBAC and audit')
+  .version(packageVersion())
+  .showHelpAfterError();
+
+registerStartCommand(program);
+registerConfigCheckCommand(program);
+registerCaInitCommand(program);
+registerCertsIssueCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,123 @@
+// Rules that involve more than one field: unique names, users' roles that exist, a database's kind
+// against its uri and embedded block, one password source. They read the raw YAML data rather than
+// the schema's output so that they still run, and report, when the schema has failed elsewhere; so
+// they trust nothing about its shape. Each message names both fields involved.
+import { formatPath } from './issues.js';
+import type { Anchor, ConfigPath, SourceMap } from './source-map.js';
+
+export interface LocatedIssue {
+  readonly path: ConfigPath;
+  readonly anchor: Anchor;
+  readonly message: string;
+}
+
+type Raw = Record<string, unknown>;
+
+export function crossFieldIssues(raw: unknown, sourceMap: SourceMap): LocatedIssue[] {
+  if (!isRecord(raw)) return [];
+  return [
+    ...duplicateNames(raw, 'databases', 'database', sourceMap),
+    ...duplicateNames(raw, 'roles', 'role', sourceMap),
+    ...duplicateNames(raw, 'users', 'user', sourceMap),
+    ...undefinedRoles(raw),
+    ...databaseKinds(raw),
+    ...passwordSources(raw),
+  ];
+}
+
+function duplicateNames(raw: Raw, section: string, noun: string, sourceMap: SourceMap): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  const firstIndex = new Map<string, number>();
+  for (const [index, item] of entries(raw[section])) {
+    const name = isRecord(item) ? item.name : undefined;
+    if (typeof name !== 'string') continue;
+    const first = firstIndex.get(name);
+    if (first === undefined) {
+      firstIndex.set(name, index);
+      continue;
+    }
+    const firstPath = [section, first, 'name'];
+    issues.push({
+      path: [section, index, 'name'],
+      anchor: 'value',
+      message: `duplicate ${noun} name ${JSON.stringify(name)} (first defined at ${formatPath(firstPath)}, line ${sourceMap.position(firstPath).line})`,
+    });
+  }
+  return issues;
+}
+
+function undefinedRoles(raw: Raw): LocatedIssue[] {
+  const defined = entries(raw.roles)
+    .map(([, role]) => (isRecord(role) ? role.name : undefined))
+    .filter((name): name is string => typeof name === 'string');
+  const known = new Set(defined);
+  const listing = defined.length === 0 ? 'no roles are defined' : `defined: ${[...known].join(', ')}`;
+  const issues: LocatedIssue[] = [];
+  for (const [userIndex, user] of entries(raw.users)) {
+    if (!isRecord(user)) continue;
+    for (const [roleIndex, role] of entries(user.roles)) {
+      if (typeof role !== 'string' || role === '' || known.has(role)) continue;
+      issues.push({
+        path: ['users', userIndex, 'roles', roleIndex],
+        anchor: 'value',
+        message: `role ${JSON.stringify(role)} is not defined in roles (${listing})`,
+      });
+    }
+  }
+  return issues;
+}
+
+function databaseKinds(raw: Raw): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  for (const [index, database] of entries(raw.databases)) {
+    if (!isRecord(database)) continue;
+    const kindPath = formatPath(['databases', index, 'kind']);
+    // An unknown kind is the schema's to report; guessing which rule applies would add noise.
+    if (database.kind === undefined || database.kind === 'postgres') {
+      const kindText = database.kind === undefined ? `${kindPath} is postgres (the default)` : `${kindPath} is postgres`;
+      if (database.uri === undefined) {
+        issues.push({
+          path: ['databases', index, 'uri'],
+          anchor: 'value',
+          message: `is required because ${kindText}; set uri: host:port, or kind: embedded to have Gatehouse run the database`,
+        });
+      }
+      if (database.embedded !== undefined) {
+        issues.push({
+          path: ['databases', index, 'embedded'],
+          anchor: 'key',
+          message: `is only allowed when ${kindPath} is embedded, but ${kindText}`,
+        });
+      }
+    } else if (database.kind === 'embedded' && database.uri !== undefined) {
+      issues.push({
+        path: ['databases', index, 'uri'],
+        anchor: 'key',
+        message: `must not be set because ${kindPath} is embedded: Gatehouse starts that database and knows its address`,
+      });
+    }
+  }
+  return issues;
+}
+
+function passwordSources(raw: Raw): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  for (const [index, database] of entries(raw.databases)) {
+    const auth = isRecord(database) ? database.auth : undefined;
+    if (!isRecord(auth) || auth.password_env === undefined || auth.password_file === undefined) continue;
+    issues.push({
+      path: ['databases', index, 'auth', 'password_file'],
+      anchor: 'key',
+      message: `cannot be set together with ${formatPath(['databases', index, 'auth', 'password_env'])}; use one of them`,
+    });
+  }
+  return issues;
+}
+
+function isRecord(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function entries(value: unknown): [number, unknown][] {
+  return Array.isArray(value) ? [...value.entries()] : [];
+}

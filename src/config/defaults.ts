@@ -1,0 +1,18 @@
+// Values Gatehouse uses when gatehouse.yaml leaves a key out, and the limits it holds configs to;
+// kept apart from the schema so code that only needs a number (RBAC, tests) does not load zod.
+
+export const DEFAULT_POSTGRES_LISTEN_ADDR = '0.0.0.0:5432';
+export const DEFAULT_WEB_LISTEN_ADDR = '0.0.0.0:3080';
+export const DEFAULT_PUBLIC_ADDR = 'localhost';
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_STARTUP_TIMEOUT = '10s';
+export const DEFAULT_CONNECT_TIMEOUT = '10s';
+/** The port a database uri means when it names none. */
+export const DEFAULT_POSTGRES_PORT = 5432;
+
+/** The longest certificate Gatehouse issues; a role may shorten it, not lengthen it. */
+export const MAX_SESSION_TTL_MS = 12 * 3_600_000;
+/** A shorter session TTL than this leaves no time to connect; it is a typo for a longer one. */
+export const MIN_SESSION_TTL_MS = 60_000;
+/** Node's timers fire at once past 2^31-1 ms; a connection timeout beyond a day is a mistake anyway. */
+export const MAX_TIMEOUT_MS = 24 * 3_600_000;

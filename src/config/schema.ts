@@ -1,0 +1,244 @@
+// The strict schema of gatehouse.yaml: what each key may hold, its default, and how durations and
+// paths become `*_ms` numbers and absolute paths. Its output is exactly GatehouseConfig (proved at
+// the bottom). Rules that span several fields (unique names, kind vs uri) live in cross-checks.ts,
+// which runs even when this schema fails, so one run reports every problem.
+import path from 'node:path';
+import { z } from 'zod';
+import { parseHostPort } from './address.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_DATA_DIR,
+  DEFAULT_POSTGRES_LISTEN_ADDR,
+  DEFAULT_POSTGRES_PORT,
+  DEFAULT_PUBLIC_ADDR,
+  DEFAULT_STARTUP_TIMEOUT,
+  DEFAULT_WEB_LISTEN_ADDR,
+  MAX_SESSION_TTL_MS,
+  MAX_TIMEOUT_MS,
+  MIN_SESSION_TTL_MS,
+} from './defaults.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { parseTraitValue } from '../rbac/traits.js';
+import type { GatehouseConfig, ProxyConfig } from './types.js';
+import { describeValue } from './zod-issues.js';
+
+export interface SchemaContext {
+  /** Relative paths in the file resolve against this directory (the process cwd by default). */
+  readonly cwd: string;
+  /** Absolute path of the file, recorded in the result for messages. */
+  readonly source: string;
+}
+
+export const DATABASE_NAME = /^[a-z0-9]([a-z0-9_-]{0,62})$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+function hostPort(defaultPort?: number) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      parseHostPort(value, defaultPort);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+}
+
+function duration(minMs: number, maxMs: number) {
+  const notText = (issue: { input?: unknown }) =>
+    issue.input === undefined ? undefined : `must be a duration such as 10s, 30m, 8h or 1h30m, not ${describeValue(issue.input)}`;
+  return z.string({ error: notText }).transform((text, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(text)} is out of range: it must be from ${formatDuration(minMs)} to ${formatDuration(maxMs)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+function timeout(defaultText: string) {
+  return duration(1, MAX_TIMEOUT_MS).prefault(defaultText);
+}
+
+function absolutePath(context: SchemaContext) {
+  return nonEmpty.transform((value) => path.resolve(context.cwd, value));
+}
+
+const port = z
+  .number()
+  .refine((value) => Number.isInteger(value) && value >= 0 && value <= 65535, { error: 'must be a whole number from 0 to 65535' });
+
+/** A value of db_users/db_names: a literal, '*', or a trait template that parses. */
+const conditionValue = z.string().superRefine((value, ctx) => {
+  const parsed = parseTraitValue(value);
+  if (parsed.kind === 'invalid') ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+const labelValues = z
+  .union([z.string(), z.array(z.string())], { error: 'must be a label value or a list of label values' })
+  .transform((value) => (typeof value === 'string' ? [value] : value));
+
+const labelSelector = z.record(z.string(), labelValues).superRefine(
+  (selector, ctx) => {
+    const wildcard: unknown = selector['*'];
+    if (Array.isArray(wildcard) && !(wildcard.length === 1 && wildcard[0] === '*')) {
+      ctx.addIssue({ code: 'custom', path: ['*'], message: `the label key '*' can only be used as '*': '*' (which matches every database)` });
+    }
+  },
+  // Also when another label's value is wrong, so that both problems are reported in one run.
+  { when: () => true },
+);
+
+const conditions = z
+  .strictObject({
+    db_labels: labelSelector.optional(),
+    db_users: z.array(conditionValue).optional(),
+    db_names: z.array(conditionValue).optional(),
+  })
+  .prefault({});
+
+function proxySchema(context: SchemaContext) {
+  return z
+    .strictObject({
+      postgres_listen_addr: hostPort().prefault(DEFAULT_POSTGRES_LISTEN_ADDR),
+      web_listen_addr: hostPort().prefault(DEFAULT_WEB_LISTEN_ADDR),
+      public_addr: hostPort(0).prefault(DEFAULT_PUBLIC_ADDR),
+      data_dir: absolutePath(context).prefault(DEFAULT_DATA_DIR),
+      ca_dir: absolutePath(context).optional(),
+      startup_timeout: timeout(DEFAULT_STARTUP_TIMEOUT),
+      connect_timeout: timeout(DEFAULT_CONNECT_TIMEOUT),
+    })
+    .prefault({})
+    .transform((proxy) => ({
+      postgres_listen_addr: proxy.postgres_listen_addr,
+      web_listen_addr: proxy.web_listen_addr,
+      public_addr: proxy.public_addr,
+      data_dir: proxy.data_dir,
+      ca_dir: proxy.ca_dir ?? path.join(proxy.data_dir, 'certs'),
+      startup_timeout_ms: proxy.startup_timeout,
+      connect_timeout_ms: proxy.connect_timeout,
+    }));
+}
+
+function databaseSchema(context: SchemaContext) {
+  return z.strictObject({
+    name: z.string().regex(DATABASE_NAME, {
+      error: (issue) =>
+        `database name ${JSON.stringify(issue.input)} must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit`,
+    }),
+    description: z.string().default(''),
+    protocol: z.literal('postgres').default('postgres'),
+    kind: z.enum(['postgres', 'embedded']).default('postgres'),
+    uri: hostPort(DEFAULT_POSTGRES_PORT).optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    tls: z
+      .strictObject({
+        mode: z.enum(['verify-full', 'verify-ca', 'insecure']).default('verify-full'),
+        ca_file: absolutePath(context).optional(),
+        server_name: nonEmpty.optional(),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        user: nonEmpty.optional(),
+        password_env: z
+          .string()
+          .regex(ENV_NAME, { error: 'must be an environment variable name (letters, digits and _, not starting with a digit)' })
+          .optional(),
+        password_file: absolutePath(context).optional(),
+      })
+      .optional(),
+    embedded: z
+      .strictObject({
+        port: port.default(0),
+        data_dir: absolutePath(context).optional(),
+      })
+      .optional(),
+  });
+}
+
+const roleSchema = z.strictObject({
+  name: nonEmpty,
+  allow: conditions,
+  deny: conditions,
+  options: z
+    .strictObject({ max_session_ttl: duration(MIN_SESSION_TTL_MS, MAX_SESSION_TTL_MS).prefault(formatDuration(MAX_SESSION_TTL_MS)) })
+    .prefault({})
+    .transform((options) => ({ max_session_ttl_ms: options.max_session_ttl })),
+});
+
+const userSchema = z.strictObject({
+  name: nonEmpty,
+  roles: z.array(nonEmpty),
+  traits: z.record(z.string(), z.array(z.string())).default({}),
+});
+
+/** The whole file. Defaults that depend on other keys (ca_dir, embedded data_dir) are filled in here. */
+export function configSchema(context: SchemaContext) {
+  return z
+    .strictObject({
+      version: z.literal('v1'),
+      proxy: proxySchema(context),
+      log: z
+        .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+        .prefault({}),
+      audit: z
+        .strictObject({
+          output: nonEmpty
+            .transform((output) => (output === 'stdout' || output === 'stderr' ? output : path.resolve(context.cwd, output)))
+            .prefault('stdout'),
+          log_query_parameters: z.boolean().default(true),
+        })
+        .prefault({}),
+      databases: z.array(databaseSchema(context)).default([]),
+      roles: z.array(roleSchema).default([]),
+      users: z.array(userSchema).default([]),
+    })
+    .transform((config) => ({
+      version: config.version,
+      source: context.source,
+      proxy: config.proxy,
+      log: config.log,
+      audit: config.audit,
+      databases: config.databases.map((database) => withEmbeddedDefaults(database, config.proxy)),
+      roles: config.roles,
+      users: config.users,
+    }));
+}
+
+type ParsedDatabase = z.output<ReturnType<typeof databaseSchema>>;
+type FinalDatabase = Omit<ParsedDatabase, 'embedded'> & { embedded?: { port: number; data_dir: string } };
+
+/**
+ * An embedded database always gets its block, with its data under the proxy's data_dir by default.
+ * (A postgres database with an embedded block is reported by cross-checks.ts; the block is dropped.)
+ */
+function withEmbeddedDefaults(database: ParsedDatabase, proxy: ProxyConfig): FinalDatabase {
+  const { embedded, ...rest } = database;
+  if (database.kind !== 'embedded') return rest;
+  return {
+    ...rest,
+    embedded: {
+      port: embedded?.port ?? 0,
+      data_dir: embedded?.data_dir ?? path.join(proxy.data_dir, 'embedded', database.name),
+    },
+  };
+}
+
+// Compile-time proof that the schema produces GatehouseConfig, no more and no less: the output is
+// assignable to the contract, and the contract (with readonly stripped) to the output.
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type SchemaOutput = z.output<ReturnType<typeof configSchema>>;
+type Assignable<From extends To, To> = From;
+export type SchemaOutputIsGatehouseConfig = Assignable<SchemaOutput, GatehouseConfig>;
+export type GatehouseConfigIsSchemaOutput = Assignable<Mutable<GatehouseConfig>, SchemaOutput>;

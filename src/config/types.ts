@@ -1,0 +1,109 @@
+// The validated, defaulted and frozen shape of gatehouse.yaml. Keys keep the YAML's snake_case so
+// that a name in an error message, in the docs and in the code is the same name. The schema in
+// schema.ts produces exactly this type; everything else in Gatehouse reads only this type.
+
+export type TlsMode = 'verify-full' | 'verify-ca' | 'insecure';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface ProxyConfig {
+  /** host:port of the Postgres wire-protocol listener. */
+  readonly postgres_listen_addr: string;
+  /** host:port of the HTTPS API (login, health). */
+  readonly web_listen_addr: string;
+  /** The host name (optionally host:port) clients are told to connect to; also the proxy certificate's SAN. */
+  readonly public_addr: string;
+  /** Absolute path of the state directory. */
+  readonly data_dir: string;
+  /** Absolute path of the CA directory (default: <data_dir>/certs). */
+  readonly ca_dir: string;
+  /** How long a new client connection may take to finish TLS and send its StartupMessage. */
+  readonly startup_timeout_ms: number;
+  /** How long dialling and logging in to an upstream database may take. */
+  readonly connect_timeout_ms: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface AuditConfig {
+  /** 'stdout', 'stderr', or an absolute file path. */
+  readonly output: string;
+  readonly log_query_parameters: boolean;
+}
+
+export interface DatabaseTlsConfig {
+  readonly mode: TlsMode;
+  /** Absolute path; absent means the system roots (or the host CA for embedded databases). */
+  readonly ca_file?: string;
+  /** Name to verify the server certificate against; default: the host in `uri`. */
+  readonly server_name?: string;
+}
+
+export interface DatabaseAuthConfig {
+  /** One fixed upstream login. Absent: log in as the session's database user. */
+  readonly user?: string;
+  /** Name of an environment variable holding the password. */
+  readonly password_env?: string;
+  /** Absolute path of a file holding the password (trailing newline ignored). */
+  readonly password_file?: string;
+}
+
+export interface EmbeddedDatabaseConfig {
+  /** Port for the embedded PostgreSQL on 127.0.0.1; 0 picks a free one at start. */
+  readonly port: number;
+  /** Absolute path; default <data_dir>/embedded/<name>. */
+  readonly data_dir: string;
+}
+
+export interface DatabaseConfig {
+  readonly name: string;
+  readonly description: string;
+  readonly protocol: 'postgres';
+  /** 'postgres': a database somewhere else at `uri`. 'embedded': one Gatehouse starts itself. */
+  readonly kind: 'postgres' | 'embedded';
+  /** host:port; required for kind postgres; absent for embedded (known only after it starts). */
+  readonly uri?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly tls: DatabaseTlsConfig;
+  readonly auth?: DatabaseAuthConfig;
+  /** Present exactly when kind is 'embedded'. */
+  readonly embedded?: EmbeddedDatabaseConfig;
+}
+
+export interface RoleConditions {
+  /** Label name → allowed values; '*' as a key or value is a wildcard. */
+  readonly db_labels?: Readonly<Record<string, readonly string[]>>;
+  readonly db_users?: readonly string[];
+  readonly db_names?: readonly string[];
+}
+
+export interface RoleOptions {
+  /** Longest certificate a user of this role can get, in milliseconds. */
+  readonly max_session_ttl_ms: number;
+}
+
+export interface RoleConfig {
+  readonly name: string;
+  readonly allow: RoleConditions;
+  readonly deny: RoleConditions;
+  readonly options: RoleOptions;
+}
+
+export interface UserConfig {
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly traits: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface GatehouseConfig {
+  readonly version: 'v1';
+  /** Absolute path of the file this was loaded from (for messages). */
+  readonly source: string;
+  readonly proxy: ProxyConfig;
+  readonly log: LogConfig;
+  readonly audit: AuditConfig;
+  readonly databases: readonly DatabaseConfig[];
+  readonly roles: readonly RoleConfig[];
+  readonly users: readonly UserConfig[];
+}

@@ -1,0 +1,125 @@
+// Builds Gatehouse's object graph from a configuration and runs it: the certificate authorities,
+// the embedded databases, the upstream dialer, the audit log and the Postgres listener.
+// Only the CLI decides about processes and signals; this class can run many times in one test.
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { PinoAuditLog } from './audit/pino-audit-log.js';
+import type { AuditLog } from './audit/events.js';
+import type { UpstreamCredentials } from './auth/credentials.js';
+import { StaticCredentialSource } from './auth/static-credentials.js';
+import { LruSaltedPasswordCache } from './auth/upstream/scram-sha-256.js';
+import { initAuthorities, loadAuthorities, type Authorities } from './ca/authority-store.js';
+import { parseHostPort } from './config/address.js';
+import type { GatehouseConfig } from './config/types.js';
+import { ErrorCodes, GatehouseError, SqlState } from './errors.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedded-database.js';
+import { CancelForwarder } from './proxy/cancel-forwarder.js';
+import { CancelKeys } from './proxy/cancel-keys.js';
+import { PostgresListener } from './proxy/postgres-listener.js';
+import { TlsAcceptor } from './proxy/tls-acceptor.js';
+import { UpstreamDialer } from './proxy/upstream-connector.js';
+import { ConfiguredTargets, type UpstreamTarget } from './proxy/upstream-targets.js';
+
+export interface DaemonOptions {
+  readonly config: GatehouseConfig;
+  readonly logger: Logger;
+  /** Where audit events go; default: as the config's audit.output says. */
+  readonly audit?: AuditLog;
+}
+
+export class Daemon {
+  private constructor(
+    private readonly configuration: { current: GatehouseConfig },
+    readonly authorities: Authorities,
+    private readonly listener: PostgresListener,
+    readonly postgresAddress: net.AddressInfo,
+    readonly embedded: ReadonlyMap<string, EmbeddedDatabase>,
+    private readonly audit: AuditLog,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config, logger } = options;
+    initAuthorities(config.proxy.ca_dir, config.proxy.public_addr);
+    const authorities = loadAuthorities(config.proxy.ca_dir);
+    const embedded = await startEmbeddedDatabases(config, authorities, logger);
+    const audit = options.audit ?? new PinoAuditLog(config.audit);
+    try {
+      const targets = new Map<string, UpstreamTarget>();
+      const credentials = new Map<string, UpstreamCredentials>();
+      for (const [name, database] of embedded) {
+        targets.set(name, database.target);
+        credentials.set(name, database.credentials);
+      }
+      const dialer = new UpstreamDialer();
+      const configuration = { current: config };
+      const listener = new PostgresListener(
+        {
+          config: () => configuration.current,
+          acceptor: new TlsAcceptor({
+            serverCertPem: authorities.proxyServer.certPem,
+            serverKeyPem: authorities.proxyServer.keyPem,
+            userCaPem: authorities.userCa.certPem,
+          }),
+          targets: new ConfiguredTargets(targets),
+          credentials: new StaticCredentialSource(credentials),
+          dialer,
+          cancelKeys: new CancelKeys(),
+          cancelForwarder: new CancelForwarder(dialer, () => configuration.current.proxy.connect_timeout_ms, logger),
+          saltedPasswords: new LruSaltedPasswordCache(),
+          audit,
+          logger,
+        },
+        logger,
+      );
+      const { host, port } = parseHostPort(config.proxy.postgres_listen_addr, 5432);
+      const address = await listener.listen(host, port);
+      const daemon = new Daemon(configuration, authorities, listener, address, embedded, audit, logger);
+      logger.info({ addr: `${address.address}:${address.port}` }, 'postgres listener ready');
+      return daemon;
+    } catch (error) {
+      await Promise.all([...embedded.values()].map((database) => database.stop()));
+      throw error;
+    }
+  }
+
+  /** Replaces the configuration new connections are checked against. */
+  setConfig(next: GatehouseConfig): void {
+    this.configuration.current = next;
+  }
+
+  get config(): GatehouseConfig {
+    return this.configuration.current;
+  }
+
+  get activeSessionCount(): number {
+    return this.listener.activeSessions.size;
+  }
+
+  async stop(): Promise<void> {
+    // server.close() resolves only once every connection is gone: end the sessions meanwhile.
+    const closed = this.listener.close();
+    const shuttingDown = new GatehouseError(ErrorCodes.SHUTTING_DOWN, 'Gatehouse is shutting down', {
+      sqlState: SqlState.ADMIN_SHUTDOWN,
+      hint: 'Reconnect in a moment.',
+    });
+    for (const session of this.listener.activeSessions) session.terminate(shuttingDown, 'gatehouse shut down');
+    await closed;
+    await Promise.all([...this.embedded.values()].map((database) => database.stop()));
+    await this.audit.close();
+    this.logger.info('gatehouse stopped');
+  }
+}
+
+async function startEmbeddedDatabases(config: GatehouseConfig, authorities: Authorities, logger: Logger): Promise<Map<string, EmbeddedDatabase>> {
+  const started = new Map<string, EmbeddedDatabase>();
+  try {
+    for (const database of config.databases) {
+      if (database.kind === 'embedded') started.set(database.name, await startEmbeddedDatabase(database, authorities.hostCa, logger));
+    }
+  } catch (error) {
+    await Promise.all([...started.values()].map((database) => database.stop()));
+    throw error;
+  }
+  return started;
+}

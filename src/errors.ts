@@ -1,0 +1,74 @@
+// Errors that Gatehouse raises on purpose. Each carries a stable internal code (for logs, metrics
+// and tests) and the SQLSTATE a Postgres client sees when the error ends a session. The message is
+// written for the person at the client: what happened and what to do about it.
+
+export const ErrorCodes = {
+  CONFIG_INVALID: 'GH_ERR_CONFIG_INVALID',
+  PROTOCOL_VIOLATION: 'GH_ERR_PROTOCOL_VIOLATION',
+  MESSAGE_TOO_LARGE: 'GH_ERR_MESSAGE_TOO_LARGE',
+  STARTUP_TIMEOUT: 'GH_ERR_STARTUP_TIMEOUT',
+  TLS_REQUIRED: 'GH_ERR_TLS_REQUIRED',
+  UNSUPPORTED_PROTOCOL: 'GH_ERR_UNSUPPORTED_PROTOCOL',
+  CERT_INVALID: 'GH_ERR_CERT_INVALID',
+  CERT_EXPIRED: 'GH_ERR_CERT_EXPIRED',
+  ACCESS_DENIED: 'GH_ERR_ACCESS_DENIED',
+  UNKNOWN_DATABASE: 'GH_ERR_UNKNOWN_DATABASE',
+  UNKNOWN_USER: 'GH_ERR_UNKNOWN_USER',
+  UPSTREAM_UNREACHABLE: 'GH_ERR_UPSTREAM_UNREACHABLE',
+  UPSTREAM_TLS: 'GH_ERR_UPSTREAM_TLS',
+  UPSTREAM_AUTH: 'GH_ERR_UPSTREAM_AUTH',
+  UPSTREAM_ERROR: 'GH_ERR_UPSTREAM_ERROR',
+  UPSTREAM_CLOSED: 'GH_ERR_UPSTREAM_CLOSED',
+  CREDENTIALS_UNAVAILABLE: 'GH_ERR_CREDENTIALS_UNAVAILABLE',
+  CA_INVALID: 'GH_ERR_CA_INVALID',
+  KEY_PERMISSIONS: 'GH_ERR_KEY_PERMISSIONS',
+  SHUTTING_DOWN: 'GH_ERR_SHUTTING_DOWN',
+  INTERNAL: 'GH_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The SQLSTATEs Gatehouse itself sends (see PostgreSQL's errcodes appendix). */
+export const SqlState = {
+  INVALID_AUTHORIZATION: '28000',
+  INVALID_PASSWORD: '28P01',
+  CONNECTION_FAILURE: '08006',
+  SQLCLIENT_UNABLE_TO_ESTABLISH: '08001',
+  PROTOCOL_VIOLATION: '08P01',
+  FEATURE_NOT_SUPPORTED: '0A000',
+  TOO_MANY_CONNECTIONS: '53300',
+  ADMIN_SHUTDOWN: '57P01',
+  INVALID_CATALOG_NAME: '3D000',
+  INTERNAL_ERROR: 'XX000',
+} as const;
+
+export interface GatehouseErrorOptions {
+  sqlState: string;
+  detail?: string;
+  hint?: string;
+  cause?: unknown;
+}
+
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly sqlState: string;
+  readonly detail?: string;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: GatehouseErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.sqlState = options.sqlState;
+    this.detail = options.detail;
+    this.hint = options.hint;
+  }
+}
+
+/** A framing or length problem found while reading bytes off the wire. */
+export class ProtocolError extends GatehouseError {
+  constructor(message: string, code: ErrorCode = ErrorCodes.PROTOCOL_VIOLATION) {
+    super(code, message, { sqlState: SqlState.PROTOCOL_VIOLATION });
+    this.name = 'ProtocolError';
+  }
+}

@@ -1,0 +1,65 @@
+// Turns the audited client messages of one session into session.query records: one per simple
+// Query, and one per Bind for the extended protocol, carrying the statement's text (remembered
+// from its Parse) and, unless disabled, the parameters. Parse, Execute and Close are not worth a
+// line each; Close only makes the auditor forget a statement.
+import type { QueryRecord } from '../audit/events.js';
+import type { AuditedFrame } from '../protocol/frontend-framer.js';
+import { decodeAuditedFrame } from '../protocol/frontend-messages.js';
+
+/** Named statements remembered per session; a client that prepares more gets the oldest forgotten. */
+const MAX_REMEMBERED_STATEMENTS = 1000;
+
+export class QueryAuditor {
+  private readonly statements = new Map<string, string>();
+
+  constructor(private readonly logParameters: boolean) {}
+
+  /** The record to write for this message, if any. */
+  recordFor(frame: AuditedFrame): QueryRecord | undefined {
+    let message;
+    try {
+      message = decodeAuditedFrame(frame);
+    } catch {
+      // The database rejects a malformed message itself; the audit line says what arrived.
+      return { message: 'malformed', truncated: frame.truncated };
+    }
+    const truncated = frame.truncated || undefined;
+    switch (message.type) {
+      case 'query':
+        return { message: 'query', query: message.sql, truncated };
+      case 'parse':
+        this.remember(message.statement, message.sql);
+        return undefined;
+      case 'bind':
+        return {
+          message: 'bind',
+          statement: message.statement === '' ? undefined : message.statement,
+          query: this.statements.get(message.statement),
+          portal: message.portal === '' ? undefined : message.portal,
+          parameters: this.logParameters ? message.parameters : undefined,
+          truncated,
+        };
+      case 'close':
+        if (message.target === 'statement') this.statements.delete(message.name);
+        return undefined;
+      case 'function-call':
+        return {
+          message: 'function-call',
+          query: `function oid ${message.functionOid}`,
+          parameters: this.logParameters ? message.arguments : undefined,
+          truncated,
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  private remember(statement: string, sql: string): void {
+    this.statements.delete(statement);
+    this.statements.set(statement, sql);
+    if (this.statements.size > MAX_REMEMBERED_STATEMENTS) {
+      const oldest = this.statements.keys().next().value;
+      if (oldest !== undefined) this.statements.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// Moves bytes between the client and the database once both are ready. Server→client bytes are
+// forwarded as they arrive and never parsed; client→server bytes are only framed, so that the
+// audited messages can be decoded and an absurd length refused before it is forwarded.
+// Backpressure holds both ways: a side whose peer cannot keep up is paused until it drains, so
+// a 1 GB COPY flows through a bounded amount of memory.
+import type tls from 'node:tls';
+import { errorResponse } from '../protocol/backend-messages.js';
+import { FrontendFramer, type AuditedFrame } from '../protocol/frontend-framer.js';
+import { GatehouseError, SqlState } from '../errors.js';
+
+const TERMINATE = 0x58;
+
+export interface RelayResult {
+  readonly reason: string;
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  /** Set when Gatehouse itself ended the session with an ErrorResponse. */
+  readonly sqlState?: string;
+  readonly error?: Error;
+}
+
+export class Relay {
+  private bytesFromClient = 0;
+  private bytesToClient = 0;
+  private terminated = false;
+  private finished: ((result: RelayResult) => void) | undefined;
+  private readonly framer = new FrontendFramer();
+  private readonly handleFrame = (frame: AuditedFrame): void => {
+    if (frame.type === TERMINATE) this.terminated = true;
+    this.onFrame(frame);
+  };
+
+  constructor(
+    private readonly client: tls.TLSSocket,
+    private readonly server: tls.TLSSocket,
+    private readonly onFrame: (frame: AuditedFrame) => void,
+  ) {}
+
+  /**
+   * Relays until either side goes away. `fromClient` and `fromServer` are bytes each side sent
+   * before the relay started (pipelined after the StartupMessage, or after ReadyForQuery).
+   */
+  run(fromClient: Buffer, fromServer: Buffer): Promise<RelayResult> {
+    return new Promise((resolve) => {
+      this.finished = resolve;
+      const { client, server } = this;
+
+      server.on('data', (chunk: Buffer) => {
+        this.bytesToClient += chunk.length;
+        if (!client.write(chunk)) server.pause();
+      });
+      client.on('drain', () => server.resume());
+      client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));
+      server.on('drain', () => client.resume());
+
+      server.on('end', () => this.finish('the database closed the connection'));
+      server.on('close', () => this.finish('the database closed the connection'));
+      server.on('error', (error: Error) => this.finish('the connection to the database failed', error));
+      client.on('end', () => this.finish(this.terminated ? 'client terminated the session' : 'client closed the connection'));
+      client.on('close', () => this.finish(this.terminated ? 'client terminated the session' : 'client closed the connection'));
+      client.on('error', (error: Error) => this.finish('the connection to the client failed', error));
+
+      if (fromServer.length > 0) {
+        this.bytesToClient += fromServer.length;
+        client.write(fromServer);
+      }
+      if (fromClient.length > 0) this.forwardFromClient(fromClient);
+      client.resume();
+      server.resume();
+    });
+  }
+
+  /** Ends the session from Gatehouse's side, telling the client why (admin kill, shutdown, locks). */
+  end(error: GatehouseError, reason: string): void {
+    if (this.finished === undefined) return;
+    this.client.write(errorResponse({ severity: 'FATAL', sqlState: error.sqlState, message: error.message, hint: error.hint }));
+    this.finish(reason, undefined, error.sqlState);
+  }
+
+  private forwardFromClient(chunk: Buffer): void {
+    try {
+      this.framer.push(chunk, this.handleFrame);
+    } catch (error) {
+      // Nothing of this chunk has been forwarded: the database never sees the bad frame.
+      const problem = error instanceof GatehouseError ? error : undefined;
+      const message = problem?.message ?? 'malformed message from client';
+      this.client.write(errorResponse({ severity: 'FATAL', sqlState: SqlState.PROTOCOL_VIOLATION, message }));
+      this.finish(`protocol violation: ${message}`, undefined, SqlState.PROTOCOL_VIOLATION);
+      return;
+    }
+    this.bytesFromClient += chunk.length;
+    if (!this.server.write(chunk)) this.client.pause();
+  }
+
+  private finish(reason: string, error?: Error, sqlState?: string): void {
+    const done = this.finished;
+    if (done === undefined) return;
+    this.finished = undefined;
+    // Let what is already queued reach each side, then close; destroy covers a peer that is gone.
+    this.client.end();
+    this.server.end();
+    setTimeout(() => {
+      this.client.destroy();
+      this.server.destroy();
+    }, 5_000).unref();
+    done({ reason, bytesFromClient: this.bytesFromClient, bytesToClient: this.bytesToClient, sqlState, error });
+  }
+}

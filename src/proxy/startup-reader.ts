@@ -1,0 +1,92 @@
+// Reads the untyped startup packets (SSLRequest, GSSENCRequest, CancelRequest, StartupMessage)
+// off a socket, one at a time, before the relay takes the socket over. Bytes are buffered only up
+// to the startup packet cap: readStartupPacket refuses a longer claimed length after four bytes.
+import type { Socket } from 'node:net';
+import { readStartupPacket, type StartupPacket } from '../protocol/startup.js';
+import { GatehouseError, ErrorCodes, SqlState } from '../errors.js';
+
+export class ClientClosedError extends GatehouseError {
+  constructor() {
+    super(ErrorCodes.PROTOCOL_VIOLATION, 'client closed the connection during startup', {
+      sqlState: SqlState.CONNECTION_FAILURE,
+    });
+  }
+}
+
+export class StartupReader {
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.wake();
+  };
+  private readonly onEnd = (): void => this.fail(new ClientClosedError());
+  private readonly onError = (error: Error): void => this.fail(error);
+
+  constructor(private readonly socket: Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+    socket.on('error', this.onError);
+  }
+
+  /** The next complete startup packet; throws ProtocolError on malformed or oversized input. */
+  async next(): Promise<StartupPacket> {
+    for (;;) {
+      const result = readStartupPacket(this.buffered);
+      if (result !== null) {
+        this.buffered = this.buffered.subarray(result.consumed);
+        return result.packet;
+      }
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve, reject) => {
+        this.waiter = { resolve, reject };
+      });
+    }
+  }
+
+  /** Resolves once at least `count` bytes are buffered (so the first byte can be inspected). */
+  async waitForBytes(count: number): Promise<void> {
+    while (this.buffered.length < count) {
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve, reject) => {
+        this.waiter = { resolve, reject };
+      });
+    }
+  }
+
+  get firstByte(): number | undefined {
+    return this.buffered[0];
+  }
+
+  /** Bytes received after the last packet returned by next(). */
+  get pendingBytes(): number {
+    return this.buffered.length;
+  }
+
+  /** Stops reading and returns the bytes received but not consumed, so another reader can take over. */
+  detach(): Buffer {
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+    this.socket.off('error', this.onError);
+    const rest = this.buffered;
+    this.buffered = Buffer.alloc(0);
+    return rest;
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve();
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(this.failure);
+  }
+}

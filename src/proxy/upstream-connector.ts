@@ -1,0 +1,158 @@
+// Opens an authenticated connection to a real database: TCP with a timeout, TLS as the database's
+// `tls` block says (verify-full unless configured otherwise, never a fallback to plaintext), then
+// the login. TLS sessions are resumed per database, which saves a full handshake on every new
+// connection after the first.
+import net from 'node:net';
+import tls from 'node:tls';
+import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+import { sslRequest } from '../protocol/startup-message.js';
+import { sniName, type UpstreamTarget } from './upstream-targets.js';
+
+export interface DialOptions {
+  readonly databaseName: string;
+  readonly target: UpstreamTarget;
+  readonly timeoutMs: number;
+  readonly keepAliveMs?: number;
+}
+
+export class UpstreamDialer {
+  /** Last TLS session per database, for resumption. */
+  private readonly sessions = new Map<string, Buffer>();
+
+  /** A TLS connection to the database, verified per its mode, ready for a StartupMessage. */
+  async connect(options: DialOptions, signal: AbortSignal): Promise<tls.TLSSocket> {
+    const { target } = options;
+    const address = `${target.host}:${target.port}`;
+    const raw = await dialTcp(options, signal);
+    // Abandoning the attempt (deadline, shutdown) closes the socket at whatever step it is.
+    const abandon = () => raw.destroy();
+    signal.addEventListener('abort', abandon, { once: true });
+    try {
+      await negotiateTls(raw, options.databaseName, address);
+      return await this.startTls(raw, options, address);
+    } catch (error) {
+      raw.destroy();
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', abandon);
+    }
+  }
+
+  private startTls(raw: net.Socket, options: DialOptions, address: string): Promise<tls.TLSSocket> {
+    const { tls: settings } = options.target;
+    const sessionKey = `${options.databaseName}\0${address}`;
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        socket: raw,
+        servername: sniName(settings.serverName),
+        ca: settings.caPem,
+        minVersion: 'TLSv1.2',
+        rejectUnauthorized: settings.mode !== 'insecure',
+        session: this.sessions.get(sessionKey),
+        checkServerIdentity: (_host, certificate) =>
+          settings.mode === 'verify-full' ? tls.checkServerIdentity(settings.serverName, certificate) : undefined,
+      });
+      socket.on('session', (session: Buffer) => this.sessions.set(sessionKey, session));
+      const onError = (error: Error) => {
+        this.sessions.delete(sessionKey);
+        reject(
+          new GatehouseError(
+            ErrorCodes.UPSTREAM_TLS,
+            `TLS to database "${options.databaseName}" at ${address} failed under ${settings.mode}: ${error.message}`,
+            {
+              sqlState: SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH,
+              hint: 'The database\'s certificate does not match what Gatehouse is configured to trust (databases[].tls.ca_file, server_name). Tell the Gatehouse administrator.',
+              cause: error,
+            },
+          ),
+        );
+      };
+      socket.once('error', onError);
+      socket.once('secureConnect', () => {
+        socket.off('error', onError);
+        resolve(socket);
+      });
+    });
+  }
+}
+
+function dialTcp(options: DialOptions, signal: AbortSignal): Promise<net.Socket> {
+  const { target } = options;
+  const address = `${target.host}:${target.port}`;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    const fail = (reason: string, cause?: unknown) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(
+        new GatehouseError(ErrorCodes.UPSTREAM_UNREACHABLE, `cannot reach database "${options.databaseName}" at ${address}: ${reason}`, {
+          sqlState: SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH,
+          hint: 'The database may be down or unreachable from Gatehouse; try again later or tell the Gatehouse administrator.',
+          cause,
+        }),
+      );
+    };
+    const onAbort = () => fail('the connection attempt was abandoned');
+    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`), options.timeoutMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(describeSocketError(error), error));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('error');
+      socket.setKeepAlive(true, options.keepAliveMs ?? 60_000);
+      resolve(socket);
+    });
+  });
+}
+
+/** Sends SSLRequest and reads the one-byte answer; anything but 'S' is a refusal. */
+function negotiateTls(socket: net.Socket, databaseName: string, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const refuse = (message: string) => {
+      cleanup();
+      reject(new GatehouseError(ErrorCodes.UPSTREAM_TLS, message, { sqlState: SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH }));
+    };
+    const onData = (chunk: Buffer) => {
+      socket.pause();
+      if (chunk.length !== 1) {
+        // Bytes after the answer would have to be read as TLS: the mirror image of CVE-2021-3935.
+        return refuse(`database "${databaseName}" at ${address} sent unexpected data in answer to SSLRequest`);
+      }
+      if (chunk[0] !== 0x53) {
+        return refuse(`database "${databaseName}" at ${address} does not accept TLS; Gatehouse never logs in to a database in plaintext`);
+      }
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => refuse(`database "${databaseName}" at ${address} failed during TLS negotiation: ${error.message}`);
+    const onClose = () => refuse(`database "${databaseName}" at ${address} closed the connection during TLS negotiation`);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.write(sslRequest());
+  });
+}
+
+function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'no route to host';
+    case 'ECONNRESET':
+      return 'connection reset';
+    default:
+      return error.message;
+  }
+}

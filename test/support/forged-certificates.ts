@@ -1,0 +1,65 @@
+// Certificates no honest Gatehouse would issue, for the refusal tests: a real client certificate
+// re-dated (expired, not yet valid) and re-signed, or re-signed by a foreign CA's key under that
+// CA's name. The edit is made on the DER itself (forge's generic ASN.1 layer, which keeps OIDs as
+// bytes: forge's X.509 layer cannot read Gatehouse's 128-bit route OID), so everything but the
+// altered part is the genuine certificate.
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface Forgery {
+  /** PEM of the genuine certificate to start from. */
+  readonly certPem: string;
+  /** PEM key that signs the forgery (the real user CA's, or a foreign one). */
+  readonly signingKeyPem: string;
+  /** Certificate of the signer, whose subject becomes the issuer. */
+  readonly issuerCertPem?: string;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+}
+
+const { asn1 } = forge;
+
+function parse(pem: string): forge.asn1.Asn1 {
+  return asn1.fromDer(forge.pem.decode(pem)[0]!.body);
+}
+
+function children(node: forge.asn1.Asn1): forge.asn1.Asn1[] {
+  return node.value as forge.asn1.Asn1[];
+}
+
+function time(date: Date): forge.asn1.Asn1 {
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date));
+}
+
+export function forgeCertificate(forgery: Forgery): string {
+  const certificate = parse(forgery.certPem);
+  const [tbs] = children(certificate);
+  const fields = children(tbs!);
+  // TBSCertificate: [0] version, serial, signature algorithm, issuer, validity, subject, key, [3] extensions
+  const validity = children(fields[4]!);
+  if (forgery.notBefore !== undefined) validity[0] = time(forgery.notBefore);
+  if (forgery.notAfter !== undefined) validity[1] = time(forgery.notAfter);
+  if (forgery.issuerCertPem !== undefined) fields[3] = children(children(parse(forgery.issuerCertPem))[0]!)[5]!;
+  const tbsDer = Buffer.from(asn1.toDer(tbs!).getBytes(), 'binary');
+  const signature = sign('sha256', tbsDer, createPrivateKey(forgery.signingKeyPem));
+  children(certificate)[2] = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`);
+  const der = asn1.toDer(certificate).getBytes();
+  return forge.pem.encode({ type: 'CERTIFICATE', body: der });
+}
+
+/** A self-signed CA that is not Gatehouse's, for "certificate from another CA". */
+export function foreignCa(): { certPem: string; keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  certificate.serialNumber = '01';
+  certificate.validity.notBefore = new Date(Date.now() - 60_000);
+  certificate.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
+  const subject = [{ name: 'commonName', value: 'Gatehouse user CA' }];
+  certificate.setSubject(subject);
+  certificate.setIssuer(subject);
+  certificate.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true }]);
+  certificate.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(certificate), keyPem };
+}
