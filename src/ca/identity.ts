@@ -24,7 +24,7 @@ const COMMON_NAME_OID = Uint8Array.of(0x55, 0x04, 0x03);
 const TAG_VERSION = 0xa0;
 const TAG_EXTENSIONS = 0xa3;
 
-const HOW_TO_GET_ONE = 'get one with "dbctl login", or ask an administrator for one ("gatehouse certs issue")';
+const HOW_TO_GET_ONE = 'ask a Gatehouse administrator for one ("gatehouse certs issue")';
 
 export function identityFromCertificate(der: Buffer): Identity {
   if (!Buffer.isBuffer(der) || der.length === 0) throw notGatehouse('no client certificate was presented');

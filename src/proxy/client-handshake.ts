@@ -70,7 +70,7 @@ export class ClientHandshake {
             'Gatehouse requires TLS with a Gatehouse client certificate; this connection did not request TLS',
             {
               sqlState: SqlState.INVALID_AUTHORIZATION,
-              hint: 'Get a certificate with "dbctl login" (or an administrator\'s "gatehouse certs issue") and connect with sslmode=verify-full, sslcert, sslkey and sslrootcert.',
+              hint: 'Ask a Gatehouse administrator for a client certificate ("gatehouse certs issue") and connect with sslmode=verify-full, sslcert, sslkey and sslrootcert.',
             },
           );
       }
@@ -81,7 +81,13 @@ export class ClientHandshake {
     const unread = plain.detach();
     if (unread.length > 0) this.raw.unshift(unread);
     this.canReply = false;
-    const accepted = await this.acceptor.accept(this.raw);
+    let accepted;
+    try {
+      accepted = await this.acceptor.accept(this.raw);
+    } catch (error) {
+      // Nothing can be said to a client whose handshake failed; this is for the audit trail.
+      throw new ProtocolError(`TLS handshake failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.current = accepted.socket;
     this.canReply = true;
     if (direct && accepted.socket.alpnProtocol !== 'postgresql') {
@@ -109,7 +115,7 @@ export class ClientHandshake {
 /** Turns OpenSSL's verdict on the client certificate into a message a person can act on. */
 function certificateRefusal(socket: tls.TLSSocket, reason: string | undefined): GatehouseError {
   const peer = socket.getPeerCertificate();
-  const hint = 'Get a new certificate with "dbctl login" or ask an administrator for one ("gatehouse certs issue").';
+  const hint = 'Ask a Gatehouse administrator for a new certificate ("gatehouse certs issue").';
   const refuse = (message: string, code: (typeof ErrorCodes)[keyof typeof ErrorCodes] = ErrorCodes.CERT_INVALID) =>
     new GatehouseError(code, message, { sqlState: SqlState.INVALID_AUTHORIZATION, hint });
   if (peer === undefined || Object.keys(peer).length === 0) {

@@ -145,7 +145,7 @@ export class Session {
     if (database === undefined) {
       throw new GatehouseError(ErrorCodes.UNKNOWN_DATABASE, `database "${identity.route.database}" named in your certificate is not served by this Gatehouse`, {
         sqlState: SqlState.INVALID_AUTHORIZATION,
-        hint: 'Run "dbctl ls" for the databases you can use and log in to one of them.',
+        hint: 'Ask a Gatehouse administrator for a certificate to a database this Gatehouse serves ("gatehouse certs issue --db NAME").',
       });
     }
     const dbUser = parameters.get('user') ?? identity.route.dbUser ?? '';

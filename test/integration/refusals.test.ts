@@ -94,7 +94,7 @@ describe('refusals at the door', () => {
     const fields = errorFieldsOf(answer);
     expect(fields.get('C')).toBe('28000');
     expect(fields.get('M')).toContain('requires TLS with a Gatehouse client certificate');
-    expect(fields.get('H')).toContain('dbctl login');
+    expect(fields.get('H')).toContain('gatehouse certs issue');
   });
 
   it('refuses a TLS client without a certificate', async () => {
@@ -229,6 +229,57 @@ describe('refusals at the door', () => {
       socket.on('close', () => resolve(seen.toString('latin1')));
     });
     expect(closed).toContain('ALPN');
+  });
+});
+
+describe('after login', () => {
+  /** Opens a direct-TLS session as alice and resolves once the first ReadyForQuery arrives. */
+  function loggedIn(parameters: Map<string, string>): Promise<{ socket: tls.TLSSocket; received: () => Buffer }> {
+    return new Promise((resolve, reject) => {
+      let seen = Buffer.alloc(0);
+      const socket = tls.connect({ host: '127.0.0.1', port: gatehouse.port, servername: 'localhost', ca: gatehouse.hostCaPem, cert: alice.certPem, key: alice.keyPem, ALPNProtocols: ['postgresql'] });
+      socket.on('secureConnect', () => socket.write(startupMessage(parameters)));
+      socket.on('data', (chunk) => {
+        const first = seen.length === 0 || !seen.includes(Buffer.from([0x5a, 0, 0, 0, 5]));
+        seen = Buffer.concat([seen, chunk]);
+        if (first && seen.includes(Buffer.from([0x5a, 0, 0, 0, 5]))) resolve({ socket, received: () => seen });
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('refuses a message claiming 1 GB with 08P01 and closes only that session', async () => {
+    const other = await gatehouse.connect(alice, 'postgres', 'postgres');
+    const { socket, received } = await loggedIn(new Map([['user', 'postgres'], ['database', 'postgres']]));
+    const before = received().length;
+    const header = Buffer.alloc(5);
+    header.write('Q', 0);
+    header.writeInt32BE(0x40000000, 1);
+    socket.write(header);
+    await new Promise((resolve) => socket.on('close', resolve));
+    const fields = errorFieldsOf(received().subarray(before));
+    expect(fields.get('C')).toBe('08P01');
+    expect(fields.get('M')).toMatch(/1073741824/);
+    try {
+      expect((await other.query('SELECT 2 AS unaffected')).rows[0].unaffected).toBe(2);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('refuses an empty database user', async () => {
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: gatehouse.port, servername: 'localhost', ca: gatehouse.hostCaPem, cert: alice.certPem, key: alice.keyPem, ALPNProtocols: ['postgresql'] });
+      socket.on('secureConnect', () => socket.write(startupMessage(new Map([['user', '']]))));
+      socket.once('data', (chunk) => {
+        socket.destroy();
+        resolve(chunk);
+      });
+      socket.on('error', reject);
+    });
+    const fields = errorFieldsOf(answer);
+    expect(fields.get('C')).toBe('28000');
+    expect(fields.get('M')).toBe('no database user given');
   });
 });
 

@@ -107,7 +107,7 @@ describe('identityFromCertificate', () => {
     expect(error.sqlState).toBe('28000');
     expect(error.message).toBe(
       'the client certificate is not a Gatehouse client certificate (it carries no Gatehouse route extension); ' +
-        'get one with "dbctl login", or ask an administrator for one ("gatehouse certs issue")',
+        'ask a Gatehouse administrator for one ("gatehouse certs issue")',
     );
   });
 
