@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { initAuthorities } from '../ca/authority-store.js';
 import { loadConfigFile } from '../config/load.js';
 import { reportCliError } from './cli-errors.js';
+import { commandOutput } from './command-output.js';
 
 export function registerCaInitCommand(program: Command): void {
   // Other `ca ...` subcommands may be registered too; share their parent rather than add a twin.
@@ -13,9 +14,7 @@ export function registerCaInitCommand(program: Command): void {
     .description('create the user CA, the host CA and the proxy certificate in proxy.ca_dir (only what is missing)')
     .option('--config <file>', 'configuration file', 'config/gatehouse.yaml')
     .action((options: { config: string }, command: Command) => {
-      const output = command.configureOutput();
-      const writeOut = output.writeOut ?? ((text: string) => void process.stdout.write(text));
-      const writeErr = output.writeErr ?? ((text: string) => void process.stderr.write(text));
+      const { writeOut, writeErr } = commandOutput(command);
       try {
         const config = loadConfigFile(options.config);
         const { created } = initAuthorities(config.proxy.ca_dir, config.proxy.public_addr);

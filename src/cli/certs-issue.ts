@@ -16,6 +16,7 @@ import { canEverAccessDatabase } from '../rbac/database-access.js';
 import { decide } from '../rbac/decide.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
 import { reportCliError } from './cli-errors.js';
+import { commandOutput } from './command-output.js';
 
 interface IssueOptions {
   config: string;
@@ -41,9 +42,7 @@ export function registerCertsIssueCommand(program: Command): void {
     .option('--ttl <duration>', "how long the certificate is valid, e.g. 30m or 8h (at most the user's max_session_ttl)", '1h')
     .requiredOption('--out <dir>', 'directory to write client.crt, client.key and ca.crt to')
     .action((options: IssueOptions, command: Command) => {
-      const output = command.configureOutput();
-      const writeOut = output.writeOut ?? ((text: string) => void process.stdout.write(text));
-      const writeErr = output.writeErr ?? ((text: string) => void process.stderr.write(text));
+      const { writeOut, writeErr } = commandOutput(command);
       try {
         issue(options, writeOut, writeErr);
       } catch (error) {

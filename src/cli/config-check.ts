@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
+import { commandOutput } from './command-output.js';
 
 export function registerConfigCheckCommand(program: Command): void {
   // Other `config ...` subcommands may be registered too; share their parent rather than add a twin.
@@ -14,9 +15,7 @@ export function registerConfigCheckCommand(program: Command): void {
     .description('validate a configuration file and report every problem in it')
     .option('--config <file>', 'configuration file', 'config/gatehouse.yaml')
     .action((options: { config: string }, command: Command) => {
-      const output = command.configureOutput();
-      const writeOut = output.writeOut ?? ((text: string) => void process.stdout.write(text));
-      const writeErr = output.writeErr ?? ((text: string) => void process.stderr.write(text));
+      const { writeOut, writeErr } = commandOutput(command);
       try {
         const loaded = loadConfigFile(options.config);
         const counts = [

@@ -60,6 +60,9 @@ export class Relay {
       client.on('close', () => this.finish(this.terminated ? 'client terminated the session' : 'client closed the connection'));
       client.on('error', (error: Error) => this.finish('the connection to the client failed', error));
 
+      // Either side may have left while the session was being set up, before these listeners.
+      if (client.destroyed || client.readableEnded) return this.finish('client closed the connection');
+      if (server.destroyed || server.readableEnded) return this.finish('the database closed the connection');
       if (fromServer.length > 0) {
         this.bytesToClient += fromServer.length;
         client.write(fromServer);

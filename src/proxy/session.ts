@@ -100,6 +100,9 @@ export class Session {
         audit.started(credentials.user);
         const result = await this.relayUntilEnd(hello.socket, upstream, hello.pipelined, audit);
         this.recordEnd(audit, result);
+      } catch (error) {
+        upstream.socket.destroy();
+        throw error;
       } finally {
         this.deps.cancelKeys.release(key.processId);
       }

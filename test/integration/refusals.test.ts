@@ -4,11 +4,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { parseErrorFields } from '../../src/protocol/error-fields.js';
 import { startupMessage } from '../../src/protocol/startup-message.js';
 import { foreignCa, forgeCertificate } from '../support/forged-certificates.js';
-import { startTestGatehouse, type ClientCertificate, type TestGatehouse } from '../support/gatehouse.js';
+import { connectionRefusal, startTestGatehouse, type ClientCertificate, type TestGatehouse } from '../support/gatehouse.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 let db: TestPostgres;
@@ -50,16 +49,27 @@ afterAll(async () => {
   await db?.stop();
 });
 
-async function connectError(config: pg.ClientConfig): Promise<pg.DatabaseError> {
-  const client = new pg.Client(config);
-  try {
-    await client.connect();
-  } catch (error) {
-    return error as pg.DatabaseError;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  throw new Error('the connection was accepted');
+
+
+/** Opens direct TLS (ALPN postgresql) with a certificate, sends a StartupMessage, returns the first answer. */
+function firstAnswerOverDirectTls(certificate: ClientCertificate, parameters: Map<string, string>): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: gatehouse.port,
+      servername: 'localhost',
+      ca: gatehouse.hostCaPem,
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+      ALPNProtocols: ['postgresql'],
+    });
+    socket.on('secureConnect', () => socket.write(startupMessage(parameters)));
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk);
+    });
+    socket.on('error', reject);
+  });
 }
 
 /** Sends raw bytes and collects everything the proxy answers until it closes the connection. */
@@ -98,7 +108,7 @@ describe('refusals at the door', () => {
   });
 
   it('refuses a TLS client without a certificate', async () => {
-    const error = await connectError({ host: 'localhost', port: gatehouse.port, user: 'postgres', ssl: { ca: gatehouse.hostCaPem } });
+    const error = await connectionRefusal({ host: 'localhost', port: gatehouse.port, user: 'postgres', ssl: { ca: gatehouse.hostCaPem } });
     expect(error.code).toBe('28000');
     expect(error.message).toContain('no client certificate was presented');
   });
@@ -106,7 +116,7 @@ describe('refusals at the door', () => {
   it('refuses a certificate signed by another CA, even one with the same name', async () => {
     const foreign = foreignCa();
     const forged = forgeCertificate({ certPem: alice.certPem, signingKeyPem: foreign.keyPem, issuerCertPem: foreign.certPem });
-    const error = await connectError(gatehouse.clientConfig({ certPem: forged, keyPem: alice.keyPem }, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig({ certPem: forged, keyPem: alice.keyPem }, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain("not issued by this Gatehouse's user CA");
   });
@@ -119,7 +129,7 @@ describe('refusals at the door', () => {
       notBefore: new Date(Date.now() - 7200_000),
       notAfter: new Date(Date.now() - 3600_000),
     });
-    const error = await connectError(gatehouse.clientConfig({ certPem: expired, keyPem: alice.keyPem }, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig({ certPem: expired, keyPem: alice.keyPem }, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toMatch(/client certificate for "alice" expired at \d{4}-/);
   });
@@ -132,7 +142,7 @@ describe('refusals at the door', () => {
       notBefore: new Date(Date.now() + 3600_000),
       notAfter: new Date(Date.now() + 7200_000),
     });
-    const error = await connectError(gatehouse.clientConfig({ certPem: early, keyPem: alice.keyPem }, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig({ certPem: early, keyPem: alice.keyPem }, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('is not valid until');
   });
@@ -199,23 +209,7 @@ describe('refusals at the door', () => {
   });
 
   it('accepts direct TLS (sslnegotiation=direct, ALPN postgresql)', async () => {
-    const answer = await new Promise<Buffer>((resolve, reject) => {
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port: gatehouse.port,
-        servername: 'localhost',
-        ca: gatehouse.hostCaPem,
-        cert: alice.certPem,
-        key: alice.keyPem,
-        ALPNProtocols: ['postgresql'],
-      });
-      socket.on('secureConnect', () => socket.write(startupMessage(new Map([['user', 'postgres'], ['database', 'postgres']]))));
-      socket.once('data', (chunk) => {
-        socket.destroy();
-        resolve(chunk);
-      });
-      socket.on('error', reject);
-    });
+    const answer = await firstAnswerOverDirectTls(alice, new Map([['user', 'postgres'], ['database', 'postgres']]));
     expect(String.fromCharCode(answer[0]!)).toBe('R');
     expect(answer.readInt32BE(5)).toBe(0);
   });
@@ -268,15 +262,7 @@ describe('after login', () => {
   });
 
   it('refuses an empty database user', async () => {
-    const answer = await new Promise<Buffer>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: gatehouse.port, servername: 'localhost', ca: gatehouse.hostCaPem, cert: alice.certPem, key: alice.keyPem, ALPNProtocols: ['postgresql'] });
-      socket.on('secureConnect', () => socket.write(startupMessage(new Map([['user', '']]))));
-      socket.once('data', (chunk) => {
-        socket.destroy();
-        resolve(chunk);
-      });
-      socket.on('error', reject);
-    });
+    const answer = await firstAnswerOverDirectTls(alice, new Map([['user', '']]));
     const fields = errorFieldsOf(answer);
     expect(fields.get('C')).toBe('28000');
     expect(fields.get('M')).toBe('no database user given');
@@ -289,7 +275,7 @@ describe('RBAC at connect time', () => {
   });
 
   it('refuses a db name denied by a role, naming user, database and role', async () => {
-    const error = await connectError(gatehouse.clientConfig(alice, 'postgres', 'template1'));
+    const error = await connectionRefusal(gatehouse.clientConfig(alice, 'postgres', 'template1'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('alice');
     expect(error.message).toContain('"main"');
@@ -297,28 +283,28 @@ describe('RBAC at connect time', () => {
   });
 
   it('refuses a db user no role allows', async () => {
-    const error = await connectError(gatehouse.clientConfig(alice, 'admin', 'app'));
+    const error = await connectionRefusal(gatehouse.clientConfig(alice, 'admin', 'app'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('db user "admin"');
   });
 
   it('refuses a database whose labels no role allows', async () => {
     const prod = gatehouse.issue('alice', { database: 'prod' });
-    const error = await connectError(gatehouse.clientConfig(prod, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig(prod, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('env=prod');
   });
 
   it('refuses a certificate for a user Gatehouse does not know', async () => {
     const mallory = gatehouse.issue('mallory', { database: 'main' });
-    const error = await connectError(gatehouse.clientConfig(mallory, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig(mallory, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('mallory');
   });
 
   it('refuses a certificate naming a database this Gatehouse does not serve', async () => {
     const elsewhere = gatehouse.issue('alice', { database: 'nowhere' });
-    const error = await connectError(gatehouse.clientConfig(elsewhere, 'postgres', 'postgres'));
+    const error = await connectionRefusal(gatehouse.clientConfig(elsewhere, 'postgres', 'postgres'));
     expect(error.code).toBe('28000');
     expect(error.message).toContain('database "nowhere" named in your certificate is not served by this Gatehouse');
   });
@@ -326,15 +312,7 @@ describe('RBAC at connect time', () => {
   it('uses the certificate route for a missing db user and the user name for a missing db name', async () => {
     const routed = gatehouse.issue('alice', { database: 'main', dbUser: 'postgres' });
     // libpq always sends a user; a raw StartupMessage without one takes the certificate's.
-    const answer = await new Promise<Buffer>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: gatehouse.port, servername: 'localhost', ca: gatehouse.hostCaPem, cert: routed.certPem, key: routed.keyPem, ALPNProtocols: ['postgresql'] });
-      socket.on('secureConnect', () => socket.write(startupMessage(new Map())));
-      socket.once('data', (chunk) => {
-        socket.destroy();
-        resolve(chunk);
-      });
-      socket.on('error', reject);
-    });
+    const answer = await firstAnswerOverDirectTls(routed, new Map());
     expect(String.fromCharCode(answer[0]!)).toBe('R');
   });
 

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startTestGatehouse, type ClientCertificate, type TestGatehouse } from '../support/gatehouse.js';
+import { connectionRefusal, startTestGatehouse, type ClientCertificate, type TestGatehouse } from '../support/gatehouse.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { freePort } from '../../src/embedded/postgres-cluster.js';
 
@@ -83,16 +83,8 @@ async function query(database: string, text = 'SELECT current_user AS who'): Pro
   }
 }
 
-async function refusal(database: string): Promise<pg.DatabaseError> {
-  const client = new pg.Client(gatehouse.clientConfig(certificates.get(database)!, 'whoever', 'postgres'));
-  try {
-    await client.connect();
-  } catch (error) {
-    return error as pg.DatabaseError;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  throw new Error(`database ${database} let the session in`);
+function refusal(database: string): Promise<pg.DatabaseError> {
+  return connectionRefusal(gatehouse.clientConfig(certificates.get(database)!, 'whoever', 'postgres'));
 }
 
 describe('upstream login', () => {

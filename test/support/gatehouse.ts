@@ -116,3 +116,16 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = ''): Pro
     },
   };
 }
+
+/** The error a connection attempt ends with; fails the test if the connection is accepted. */
+export async function connectionRefusal(config: pg.ClientConfig): Promise<pg.DatabaseError> {
+  const client = new pg.Client(config);
+  try {
+    await client.connect();
+  } catch (error) {
+    return error as pg.DatabaseError;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  throw new Error(`the connection to database ${String(config.database)} was accepted`);
+}
