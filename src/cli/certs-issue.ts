@@ -17,6 +17,7 @@ import { decide } from '../rbac/decide.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
 import { reportCliError } from './cli-errors.js';
 import { commandOutput } from './command-output.js';
+import { psqlCommand } from './psql-command.js';
 
 interface IssueOptions {
   config: string;
@@ -72,18 +73,7 @@ function issue(options: IssueOptions, writeOut: (text: string) => void, writeErr
 
   const listenPort = parseHostPort(config.proxy.postgres_listen_addr).port;
   const target = parseHostPort(config.proxy.public_addr, listenPort);
-  const conninfo = [
-    ['host', target.host],
-    ['port', String(target.port)],
-    ['sslmode', 'verify-full'],
-    ['sslrootcert', files.ca],
-    ['sslcert', files.cert],
-    ['sslkey', files.key],
-    ...(options.dbUser === undefined ? [] : [['user', options.dbUser]]),
-    ...(options.dbName === undefined ? [] : [['dbname', options.dbName]]),
-  ]
-    .map(([key, value]) => `${key}=${conninfoValue(value as string)}`)
-    .join(' ');
+  const command = psqlCommand({ host: target.host, port: target.port, ca: files.ca, cert: files.cert, key: files.key, dbUser: options.dbUser, dbName: options.dbName });
   writeOut(
     [
       `Issued a certificate for ${options.user} to database ${options.db}, valid until ${issued.notAfter.toISOString()} (${formatDuration(ttlMs)}).`,
@@ -91,7 +81,7 @@ function issue(options: IssueOptions, writeOut: (text: string) => void, writeErr
       `  ${files.key}`,
       `  ${files.ca}  (the host CA: psql checks Gatehouse's certificate with it)`,
       'Connect with:',
-      `  psql ${shellDoubleQuote(conninfo)}`,
+      `  ${command}`,
       '',
     ].join('\n'),
   );
@@ -133,15 +123,4 @@ function certificateTtl(config: GatehouseConfig, options: IssueOptions, writeErr
 
 function names(items: readonly { name: string }[]): string {
   return items.length === 0 ? 'none' : items.map((item) => item.name).join(', ');
-}
-
-/** A libpq conninfo value: bare when it can be, otherwise single-quoted with \ escapes. */
-function conninfoValue(value: string): string {
-  if (value !== '' && !/[\s'\\]/.test(value)) return value;
-  return `'${value.replace(/[\\']/g, (character) => `\\${character}`)}'`;
-}
-
-/** The conninfo as one double-quoted shell word; only ", \, $ and ` are special inside double quotes. */
-function shellDoubleQuote(text: string): string {
-  return `"${text.replace(/["\\$`]/g, (character) => `\\${character}`)}"`;
 }

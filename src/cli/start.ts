@@ -1,6 +1,6 @@
 // `gatehouse start`: validate the config, create the CAs on first start, run the daemon until a
 // signal, and tell the person at the terminal exactly what to run next.
-import { relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { parseHostPort } from '../config/address.js';
 import { loadConfigFile } from '../config/load.js';
@@ -8,6 +8,7 @@ import type { GatehouseConfig } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../logging.js';
 import { reportCliError } from './cli-errors.js';
+import { psqlCommand, shellWord } from './psql-command.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -61,16 +62,25 @@ function printNextSteps(config: GatehouseConfig, daemon: Daemon, configPath: str
     }),
   ];
   if (user !== undefined && database !== undefined) {
-    const out = relative(process.cwd(), `${config.proxy.data_dir}/${user.name}`) || '.';
+    const out = displayPath(`${config.proxy.data_dir}/${user.name}`);
     const dbUser = user.traits.db_users?.[0] ?? 'postgres';
     const dbName = user.traits.db_names?.[0] ?? 'postgres';
+    const issue = ['node', 'dist/cli/gatehouse.js', 'certs', 'issue', '--config', configPath, '--user', user.name, '--db', database.name, '--db-user', dbUser, '--db-name', dbName, '--ttl', '1h', '--out', out];
+    const psql = psqlCommand({ host: publicAddress.host, port: publicAddress.port, ca: join(out, 'ca.crt'), cert: join(out, 'client.crt'), key: join(out, 'client.key'), dbUser, dbName });
     lines.push(
       '',
       `Next, in another terminal: issue a certificate for ${user.name} and connect with psql through Gatehouse:`,
-      `  node dist/cli/gatehouse.js certs issue --config ${configPath} --user ${user.name} --db ${database.name} --db-user ${dbUser} --db-name ${dbName} --ttl 1h --out ${out}`,
-      `  psql "host=${publicAddress.host} port=${publicAddress.port} sslmode=verify-full sslrootcert=${out}/ca.crt sslcert=${out}/client.crt sslkey=${out}/client.key user=${dbUser} dbname=${dbName}"`,
+      `  ${issue.map(shellWord).join(' ')}`,
+      `  ${psql}`,
     );
   }
   lines.push('', 'Stop with Ctrl+C.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
+
+/** Relative to the working directory when inside it, absolute otherwise: the shorter true path. */
+function displayPath(path: string): string {
+  const relativePath = relative(process.cwd(), path);
+  return relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath) ? path : relativePath;
+}
+

