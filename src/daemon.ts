@@ -19,6 +19,7 @@ import { PostgresListener } from './proxy/postgres-listener.js';
 import { TlsAcceptor } from './proxy/tls-acceptor.js';
 import { UpstreamDialer } from './proxy/upstream-connector.js';
 import { ConfiguredTargets, type UpstreamTarget } from './proxy/upstream-targets.js';
+import { WebServer } from './web/web-server.js';
 
 export interface DaemonOptions {
   readonly config: GatehouseConfig;
@@ -33,6 +34,9 @@ export class Daemon {
     readonly authorities: Authorities,
     private readonly listener: PostgresListener,
     readonly postgresAddress: net.AddressInfo,
+    private readonly web: WebServer,
+    readonly webAddress: net.AddressInfo,
+    private readonly state: { ready: boolean },
     readonly embedded: ReadonlyMap<string, EmbeddedDatabase>,
     private readonly audit: AuditLog,
     private readonly logger: Logger,
@@ -72,10 +76,21 @@ export class Daemon {
         },
         logger,
       );
-      const { host, port } = parseHostPort(config.proxy.postgres_listen_addr, 5432);
-      const address = await listener.listen(host, port);
-      const daemon = new Daemon(configuration, authorities, listener, address, embedded, audit, logger);
-      logger.info({ addr: `${address.address}:${address.port}` }, 'postgres listener ready');
+      const state = { ready: false };
+      const web = new WebServer({ certPem: authorities.proxyServer.certPem, keyPem: authorities.proxyServer.keyPem, isReady: () => state.ready, logger });
+      const postgresAt = parseHostPort(config.proxy.postgres_listen_addr, 5432);
+      const webAt = parseHostPort(config.proxy.web_listen_addr, 3080);
+      const address = await listener.listen(postgresAt.host, postgresAt.port);
+      let webAddress: net.AddressInfo;
+      try {
+        webAddress = await web.listen(webAt.host, webAt.port);
+      } catch (error) {
+        await listener.close();
+        throw error;
+      }
+      state.ready = true;
+      const daemon = new Daemon(configuration, authorities, listener, address, web, webAddress, state, embedded, audit, logger);
+      logger.info({ addr: `${address.address}:${address.port}`, web_addr: `${webAddress.address}:${webAddress.port}` }, 'listeners ready');
       return daemon;
     } catch (error) {
       await Promise.all([...embedded.values()].map((database) => database.stop()));
@@ -97,6 +112,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    // Readiness fails first, so a load balancer stops sending new clients.
+    this.state.ready = false;
     // server.close() resolves only once every connection is gone: end the sessions meanwhile.
     const closed = this.listener.close();
     const shuttingDown = new GatehouseError(ErrorCodes.SHUTTING_DOWN, 'Gatehouse is shutting down', {
@@ -105,6 +122,7 @@ export class Daemon {
     });
     for (const session of this.listener.activeSessions) session.terminate(shuttingDown, 'gatehouse shut down');
     await closed;
+    await this.web.close();
     await Promise.all([...this.embedded.values()].map((database) => database.stop()));
     await this.audit.close();
     this.logger.info('gatehouse stopped');
