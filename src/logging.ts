@@ -3,12 +3,14 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config/types.js';
 
-/** Paths pino blanks out wherever they appear in a log record (one and two levels deep). */
-export const REDACTED_PATHS = [
-  'password', 'secret', 'token', 'key', 'privateKey', 'private_key', 'keyPem', 'secretKey',
-  '*.password', '*.secret', '*.token', '*.key', '*.privateKey', '*.private_key', '*.keyPem', '*.secretKey',
-  '*.*.password', '*.*.token',
+/** Field names that hold secrets, in the spellings Gatehouse, node and the AWS SDK use. */
+const SECRET_FIELDS = [
+  'password', 'Password', 'DbPassword', 'secret', 'token', 'Token', 'sessionToken', 'SessionToken',
+  'key', 'privateKey', 'private_key', 'keyPem', 'secretKey', 'secretAccessKey', 'SecretAccessKey',
 ];
+
+/** Paths pino blanks out: each secret field at the top level and up to three levels down. */
+export const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]);
 
 export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination(2)): Logger {
   return pino(

@@ -7,7 +7,7 @@ import type { AuditLog, QueryRecord, SessionAudit, SessionContext, SessionDenied
 
 export class PinoAuditLog implements AuditLog {
   private readonly logger: Logger;
-  private readonly destination: pino.DestinationStream & { flushSync?: () => void; end?: () => void };
+  private readonly destination: pino.DestinationStream;
 
   constructor(config: AuditConfig, destination?: pino.DestinationStream) {
     this.destination = destination ?? openDestination(config.output);
@@ -33,14 +33,15 @@ export class PinoAuditLog implements AuditLog {
     this.logger.info({ ...record, success: false }, 'session.start');
   }
 
+  /** Ends the stream and resolves once every buffered line, and any write in flight, is out. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      try {
-        this.destination.flushSync?.();
-      } catch {
-        // a destination that is not ready yet has nothing buffered to lose
-      }
-      resolve();
+      const stream = this.destination as pino.DestinationStream & NodeJS.EventEmitter & { end?: () => void };
+      if (typeof stream.end !== 'function') return resolve();
+      stream.once('finish', () => resolve());
+      stream.once('close', () => resolve());
+      stream.once('error', () => resolve());
+      stream.end();
     });
   }
 }

@@ -34,7 +34,9 @@ export class StaticCredentialSource implements CredentialSource {
         const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
         throw unavailable(`the password file for database "${database.name}" (${auth.password_file}) cannot be read: ${reason}`);
       }
-      return { user, password: text.replace(/\r?\n$/, '') };
+      const password = text.replace(/\r?\n$/, '');
+      if (password === '') throw unavailable(`the password file for database "${database.name}" (${auth.password_file}) is empty`);
+      return { user, password };
     }
     return { user };
   }

@@ -1,7 +1,10 @@
 // Turns the audited client messages of one session into session.query records: one per simple
-// Query, and one per Bind for the extended protocol, carrying the statement's text (remembered
-// from its Parse) and, unless disabled, the parameters. Parse, Execute and Close are not worth a
-// line each; Close only makes the auditor forget a statement.
+// Query; one per Parse of a named (prepared) statement; and one per Bind, carrying the statement's
+// text and, unless disabled, the parameters. The Bind's text is the latest Parse of that name the
+// auditor saw; the auditor never sees the server's replies, so when a Parse was refused (a name
+// already in use, a syntax error) the named-Parse records are what show what really ran. The
+// unnamed statement, which every Parse simply replaces, gets no Parse record of its own.
+// Execute and Close are not worth a line; Close only makes the auditor forget a statement.
 import type { QueryRecord } from '../audit/events.js';
 import type { AuditedFrame } from '../protocol/frontend-framer.js';
 import { decodeAuditedFrame } from '../protocol/frontend-messages.js';
@@ -21,7 +24,7 @@ export class QueryAuditor {
       message = decodeAuditedFrame(frame);
     } catch {
       // The database rejects a malformed message itself; the audit line says what arrived.
-      return { message: 'malformed', truncated: frame.truncated };
+      return { message: 'malformed', truncated: frame.truncated || undefined };
     }
     const truncated = frame.truncated || undefined;
     switch (message.type) {
@@ -29,7 +32,7 @@ export class QueryAuditor {
         return { message: 'query', query: message.sql, truncated };
       case 'parse':
         this.remember(message.statement, message.sql);
-        return undefined;
+        return message.statement === '' ? undefined : { message: 'parse', statement: message.statement, query: message.sql, truncated };
       case 'bind':
         return {
           message: 'bind',
