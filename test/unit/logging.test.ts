@@ -1,27 +1,11 @@
 // The daemon's root logger: JSON lines with the service name, and redaction of secrets configured
 // once for the root and every child. The redaction tests put each secret in a value that appears
 // nowhere else, then search the whole output for it.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging.js';
+import { CaptureStream } from '../support/capture-stream.js';
 
-class Capture extends Writable {
-  text = '';
 
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-
-  lines(): Record<string, unknown>[] {
-    if (this.text === '') return [];
-    expect(this.text.endsWith('\n')).toBe(true);
-    return this.text
-      .slice(0, -1)
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-}
 
 const SECRET_NAMES = [
   'password', 'Password', 'DbPassword', 'secret', 'token', 'Token', 'sessionToken', 'SessionToken',
@@ -35,7 +19,7 @@ function secrets(tag: string): Record<string, string> {
 
 describe('createLogger', () => {
   it('writes one JSON line per record with level, ISO time, service and message', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const logger = createLogger('info', out);
     logger.info({ port: 5432 }, 'listening');
     const [line, ...more] = out.lines();
@@ -46,7 +30,7 @@ describe('createLogger', () => {
   });
 
   it('drops records below the configured level', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const logger = createLogger('warn', out);
     logger.debug('d');
     logger.info('i');
@@ -56,14 +40,14 @@ describe('createLogger', () => {
   });
 
   it('writes nothing at level silent', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const logger = createLogger('silent', out);
     logger.fatal('f');
     expect(out.text).toBe('');
   });
 
   it('adds a child’s bindings to each of its records', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const logger = createLogger('info', out);
     logger.child({ session_id: 'abc' }).info('session started');
     expect(out.lines()[0]).toMatchObject({ service: 'gatehouse', session_id: 'abc', msg: 'session started' });
@@ -72,13 +56,13 @@ describe('createLogger', () => {
 
 describe('createLogger redaction', () => {
   it('blanks every secret field three levels down, AWS SDK spellings included', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     createLogger('info', out).info({ aws: { call: { credentials: secrets('deep') } } }, 'aws call');
     expect(out.text).not.toContain('SECRET-');
   });
 
   it('blanks every secret field at the top level', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     createLogger('info', out).info({ ...secrets('top'), user: 'alice' }, 'connect');
     const line = out.lines()[0]!;
     for (const name of SECRET_NAMES) expect(line[name]).toBe('[redacted]');
@@ -87,7 +71,7 @@ describe('createLogger redaction', () => {
   });
 
   it('blanks every secret field one level down', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     createLogger('info', out).info({ credentials: { ...secrets('nested'), user: 'svc' }, tls: secrets('tls') }, 'upstream login');
     const line = out.lines()[0]!;
     expect(line.credentials).toEqual({ ...Object.fromEntries(SECRET_NAMES.map((name) => [name, '[redacted]'])), user: 'svc' });
@@ -95,7 +79,7 @@ describe('createLogger redaction', () => {
   });
 
   it('blanks passwords and tokens two levels down', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     createLogger('info', out).info(
       { database: { auth: { user: 'svc', password: 'SECRET-deep-password', token: 'SECRET-deep-token' } } },
       'config',
@@ -105,7 +89,7 @@ describe('createLogger redaction', () => {
   });
 
   it('blanks secrets in objects inside arrays', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     createLogger('info', out).info({ users: [{ name: 'a', password: 'SECRET-array-0' }, { name: 'b', password: 'SECRET-array-1' }] }, 'users');
     expect(out.lines()[0]!.users).toEqual([
       { name: 'a', password: '[redacted]' },
@@ -115,7 +99,7 @@ describe('createLogger redaction', () => {
   });
 
   it('blanks secrets in a child’s bindings', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const child = createLogger('info', out).child({ session_id: 's1', token: 'SECRET-child-token', upstream: { password: 'SECRET-child-password' } });
     child.info('first');
     child.warn('second');
@@ -125,7 +109,7 @@ describe('createLogger redaction', () => {
   });
 
   it('blanks secrets attached to a logged error, and keeps its message', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const error = Object.assign(new Error('login failed'), { password: 'SECRET-error-password' });
     createLogger('info', out).error({ err: error }, 'upstream login failed');
     const line = out.lines()[0]!;
@@ -134,7 +118,7 @@ describe('createLogger redaction', () => {
   });
 
   it('redacts in the output only: the caller’s object keeps its values', () => {
-    const out = new Capture();
+    const out = new CaptureStream();
     const record = { password: 'SECRET-kept', nested: { token: 'SECRET-kept-token' } };
     createLogger('info', out).info(record, 'x');
     expect(record).toEqual({ password: 'SECRET-kept', nested: { token: 'SECRET-kept-token' } });

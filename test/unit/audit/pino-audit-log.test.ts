@@ -3,12 +3,12 @@
 // object, with the documented field names.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionContext } from '../../../src/audit/events.js';
 import { PinoAuditLog } from '../../../src/audit/pino-audit-log.js';
 import type { AuditConfig } from '../../../src/config/types.js';
 import { makeTempDir } from '../../support/temp-dir.js';
+import { CaptureStream } from '../../support/capture-stream.js';
 
 const CONFIG: AuditConfig = { output: 'stdout', log_query_parameters: true };
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -22,32 +22,10 @@ const CONTEXT: SessionContext = {
   client_addr: '10.0.0.5:51234',
 };
 
-/** A destination that keeps what was written, and the lines in it parsed one by one. */
-class Capture extends Writable {
-  text = '';
 
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
 
-  /** Each line, which must be a whole JSON object; the text must end with a newline. */
-  lines(): Record<string, unknown>[] {
-    if (this.text === '') return [];
-    expect(this.text.endsWith('\n')).toBe(true);
-    return this.text
-      .slice(0, -1)
-      .split('\n')
-      .map((line) => {
-        const parsed: unknown = JSON.parse(line);
-        expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)).toBe(true);
-        return parsed as Record<string, unknown>;
-      });
-  }
-}
-
-function setup(): { audit: PinoAuditLog; out: Capture } {
-  const out = new Capture();
+function setup(): { audit: PinoAuditLog; out: CaptureStream } {
+  const out = new CaptureStream();
   return { audit: new PinoAuditLog(CONFIG, out), out };
 }
 
