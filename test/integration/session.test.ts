@@ -64,6 +64,17 @@ describe('a session through Gatehouse', () => {
     expect(result.rows).toEqual([{ who: 'app_user', db: 'app' }]);
   });
 
+  it('forwards the client\'s startup parameters upstream', async () => {
+    const client = new pg.Client({ ...gatehouse.clientConfig(alice, 'app_user', 'app'), application_name: 'through-gatehouse' });
+    await client.connect();
+    try {
+      const result = await client.query("SELECT current_setting('application_name') AS app, current_setting('client_encoding') AS encoding");
+      expect(result.rows[0]).toEqual({ app: 'through-gatehouse', encoding: 'UTF8' });
+    } finally {
+      await client.end();
+    }
+  });
+
   it('runs extended-protocol queries with parameters and prepared statements', async () => {
     await withClient(async (client) => {
       const sum = await client.query('SELECT $1::int + $2::int AS sum', [40, 2]);
@@ -144,6 +155,19 @@ describe('a session through Gatehouse', () => {
       await expect(running).rejects.toMatchObject({ code: '57014' });
       const after = await client.query('SELECT 1 AS still_usable');
       expect(after.rows[0].still_usable).toBe(1);
+    });
+  });
+
+  it('cancels through node-postgres\'s own cancel, which reconnects with the same TLS settings', async () => {
+    await withClient(async (client) => {
+      const running = client.query('SELECT pg_sleep(30)');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const canceller = new pg.Client(gatehouse.clientConfig(alice, 'app_user', 'app')) as pg.Client & {
+        cancel(target: pg.Client, query: unknown): void;
+      };
+      const active = (client as unknown as { activeQuery: unknown }).activeQuery;
+      canceller.cancel(client, active);
+      await expect(running).rejects.toMatchObject({ code: '57014' });
     });
   });
 
