@@ -83,4 +83,3 @@ function displayPath(path: string): string {
   const relativePath = relative(process.cwd(), path);
   return relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath) ? path : relativePath;
 }
-
