@@ -7,6 +7,8 @@ export const DEFAULT_PUBLIC_ADDR = 'localhost';
 export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_STARTUP_TIMEOUT = '10s';
 export const DEFAULT_CONNECT_TIMEOUT = '10s';
+export const DEFAULT_LOGIN_MAX_FAILURES = 5;
+export const DEFAULT_LOGIN_LOCKOUT = '5m';
 /** The port a database uri means when it names none. */
 export const DEFAULT_POSTGRES_PORT = 5432;
 

@@ -8,6 +8,8 @@ import { parseHostPort } from './address.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DATA_DIR,
+  DEFAULT_LOGIN_LOCKOUT,
+  DEFAULT_LOGIN_MAX_FAILURES,
   DEFAULT_POSTGRES_LISTEN_ADDR,
   DEFAULT_POSTGRES_PORT,
   DEFAULT_PUBLIC_ADDR,
@@ -117,6 +119,12 @@ function proxySchema(context: SchemaContext) {
       ca_dir: absolutePath(context).optional(),
       startup_timeout: timeout(DEFAULT_STARTUP_TIMEOUT),
       connect_timeout: timeout(DEFAULT_CONNECT_TIMEOUT),
+      users_file: absolutePath(context).optional(),
+      login_max_failures: z
+        .number()
+        .refine((value) => Number.isInteger(value) && value >= 1 && value <= 1000, { error: 'must be a whole number from 1 to 1000' })
+        .default(DEFAULT_LOGIN_MAX_FAILURES),
+      login_lockout: duration(1000, MAX_TIMEOUT_MS).prefault(DEFAULT_LOGIN_LOCKOUT),
     })
     .prefault({})
     .transform((proxy) => ({
@@ -127,6 +135,9 @@ function proxySchema(context: SchemaContext) {
       ca_dir: proxy.ca_dir ?? path.join(proxy.data_dir, 'certs'),
       startup_timeout_ms: proxy.startup_timeout,
       connect_timeout_ms: proxy.connect_timeout,
+      users_file: proxy.users_file ?? path.join(proxy.data_dir, 'users.yaml'),
+      login_max_failures: proxy.login_max_failures,
+      login_lockout_ms: proxy.login_lockout,
     }));
 }
 

@@ -20,6 +20,12 @@ export interface ProxyConfig {
   readonly startup_timeout_ms: number;
   /** How long dialling and logging in to an upstream database may take. */
   readonly connect_timeout_ms: number;
+  /** Absolute path of the users file `gatehouse users` writes (default: <data_dir>/users.yaml). */
+  readonly users_file: string;
+  /** Failed logins per user, and per client address, before further attempts are refused for a while. */
+  readonly login_max_failures: number;
+  /** How long failures are remembered, and how long logins stay refused once there are too many. */
+  readonly login_lockout_ms: number;
 }
 
 export interface LogConfig {
