@@ -1,8 +1,10 @@
 // One certificate authority: a self-signed CA certificate and its key, and the two kinds of
 // certificate Gatehouse issues with it. The user CA issues client certificates that carry a
-// Gatehouse identity (Subject CN = user, O = gatehouse, and the route extension); the host CA
-// issues server certificates (the proxy's, the embedded PostgreSQL's). Certificates are built
-// and signed with node-forge; keys come from node:crypto, whose RSA key generation is native.
+// Gatehouse identity (Subject CN = user, O = gatehouse) and, for a database certificate, the route
+// extension; without it the certificate is a dbctl identity certificate, good only for the web API
+// (the Postgres listener refuses it). The host CA issues server certificates (the proxy's, the
+// embedded PostgreSQL's). Certificates are built and signed with node-forge; keys come from
+// node:crypto, whose RSA key generation is native.
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
@@ -20,7 +22,8 @@ export interface KeyPairPem {
 
 export interface ClientCertificateRequest {
   user: string;
-  route: RouteToDatabase;
+  /** The database the certificate opens; absent for an identity certificate (dbctl login), which carries no route extension. */
+  route?: RouteToDatabase;
   ttlMs: number;
   /** The client's own RSA public key (SPKI PEM); without it a key pair is generated and returned. */
   publicKeyPem?: string;
@@ -128,15 +131,17 @@ export class CertificateAuthority {
     return new Date(this.x509.validTo);
   }
 
-  /** A short-lived client certificate carrying `user` and `route`. */
+  /** A short-lived client certificate carrying `user` and, for a database certificate, `route`. */
   issueClientCertificate(request: ClientCertificateRequest): IssuedClientCertificate {
     const userProblem = badIdentityText(request.user);
     if (userProblem !== undefined) throw badRequest(`user name ${JSON.stringify(request.user)} cannot go into a certificate: ${userProblem}`);
-    let routeExtension: Uint8Array;
-    try {
-      routeExtension = encodeRouteExtension(request.route);
-    } catch (error) {
-      throw badRequest(messageOf(error));
+    const rawExtensions: RawExtension[] = [];
+    if (request.route !== undefined) {
+      try {
+        rawExtensions.push({ oidContent: ROUTE_EXTENSION_OID_CONTENT, value: encodeRouteExtension(request.route) });
+      } catch (error) {
+        throw badRequest(messageOf(error));
+      }
     }
     checkDuration(request.ttlMs, 'ttlMs');
     let keyPem: string | undefined;
@@ -152,7 +157,7 @@ export class CertificateAuthority {
       { name: 'basicConstraints', critical: true, cA: false },
       { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
       { name: 'extKeyUsage', clientAuth: true },
-    ], [{ oidContent: ROUTE_EXTENSION_OID_CONTENT, value: routeExtension }]);
+    ], rawExtensions);
     return { certPem, ...(keyPem === undefined ? {} : { keyPem }), notAfter: new Date(new X509Certificate(certPem).validTo) };
   }
 

@@ -1,5 +1,6 @@
 // Who a client is, read from the certificate it presented: the Gatehouse user (Subject CN) and the
-// route signed into the route extension. This runs on every client connection, so it uses Node's
+// route signed into the route extension. A certificate without that extension is a dbctl identity
+// certificate (route undefined): the web API accepts it, the Postgres listener does not. This runs on every client connection, so it uses Node's
 // native X509Certificate and a small DER walk, never node-forge. It does not verify anything: the
 // TLS layer has already checked the chain to the user CA; this only reads, and reads carefully,
 // since a certificate from any CA reaches here when verification is left to the session.
@@ -10,7 +11,8 @@ import { ROUTE_EXTENSION_OID_CONTENT, decodeRouteExtension, readText, type Route
 
 export interface Identity {
   user: string;
-  route: RouteToDatabase;
+  /** The database a database certificate opens; undefined for an identity certificate (no route extension). */
+  route: RouteToDatabase | undefined;
   notBefore: Date;
   notAfter: Date;
   /** Upper-case hex, as OpenSSL prints it. */
@@ -35,7 +37,7 @@ export function identityFromCertificate(der: Buffer): Identity {
     throw notGatehouse('it cannot be parsed');
   }
   let user: string;
-  let route: RouteToDatabase;
+  let route: RouteToDatabase | undefined;
   try {
     const tbs = tbsCertificateFields(der);
     user = commonName(der, tbs.subject);
@@ -113,9 +115,12 @@ function commonName(der: Uint8Array, subject: Tlv): string {
   }
 }
 
-/** Extensions ::= [3] EXPLICIT SEQUENCE OF SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
-function routeExtension(der: Uint8Array, extensionsField: Tlv | undefined): RouteToDatabase {
-  if (extensionsField === undefined) throw notGatehouse('it carries no Gatehouse route extension');
+/**
+ * Extensions ::= [3] EXPLICIT SEQUENCE OF SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+ * The route, or undefined when the certificate has no route extension (an identity certificate).
+ */
+function routeExtension(der: Uint8Array, extensionsField: Tlv | undefined): RouteToDatabase | undefined {
+  if (extensionsField === undefined) return undefined;
   const list = expectTlv(der, extensionsField.start, extensionsField.end, DerTag.SEQUENCE, 'extensions');
   if (list.end !== extensionsField.end) throw new DerError('trailing bytes after the extensions');
   let routeValue: Tlv | undefined;
@@ -132,7 +137,7 @@ function routeExtension(der: Uint8Array, extensionsField: Tlv | undefined): Rout
     if (routeValue !== undefined) throw notGatehouse('it carries the Gatehouse route extension twice');
     routeValue = value;
   }
-  if (routeValue === undefined) throw notGatehouse('it carries no Gatehouse route extension');
+  if (routeValue === undefined) return undefined;
   return decodeRouteExtension(der, routeValue.start, routeValue.end);
 }
 

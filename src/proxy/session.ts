@@ -144,21 +144,29 @@ export class Session {
 
   /** Which database service (from the certificate), db user and db name (from StartupMessage, defaulting to the certificate). */
   private resolveRoute(identity: Identity, parameters: ReadonlyMap<string, string>): Route {
-    const database = this.deps.config().databases.find((candidate) => candidate.name === identity.route.database);
+    const certified = identity.route;
+    if (certified === undefined) {
+      // An identity certificate (dbctl login) proves who the user is to the web API; it opens no database.
+      throw new GatehouseError(ErrorCodes.CERT_INVALID, 'this is a dbctl identity certificate, not a database certificate', {
+        sqlState: SqlState.INVALID_AUTHORIZATION,
+        hint: 'run "dbctl login <database>" and connect with the certificate it writes',
+      });
+    }
+    const database = this.deps.config().databases.find((candidate) => candidate.name === certified.database);
     if (database === undefined) {
-      throw new GatehouseError(ErrorCodes.UNKNOWN_DATABASE, `database "${identity.route.database}" named in your certificate is not served by this Gatehouse`, {
+      throw new GatehouseError(ErrorCodes.UNKNOWN_DATABASE, `database "${certified.database}" named in your certificate is not served by this Gatehouse`, {
         sqlState: SqlState.INVALID_AUTHORIZATION,
         hint: 'Ask a Gatehouse administrator for a certificate to a database this Gatehouse serves ("gatehouse certs issue --db NAME").',
       });
     }
-    const dbUser = parameters.get('user') ?? identity.route.dbUser ?? '';
+    const dbUser = parameters.get('user') ?? certified.dbUser ?? '';
     if (dbUser === '') {
       throw new GatehouseError(ErrorCodes.ACCESS_DENIED, 'no database user given', {
         sqlState: SqlState.INVALID_AUTHORIZATION,
         hint: 'Set user= in the connection string (psql -U), or get a certificate with a default database user.',
       });
     }
-    const dbName = parameters.get('database') || identity.route.dbName || dbUser;
+    const dbName = parameters.get('database') || certified.dbName || dbUser;
     return { database, dbUser, dbName };
   }
 
@@ -294,7 +302,7 @@ export class Session {
       session_id: this.id,
       client_addr: this.clientAddress,
       user: this.identity?.user,
-      database: this.route?.database.name ?? this.identity?.route.database,
+      database: this.route?.database.name ?? this.identity?.route?.database,
       db_user: this.route?.dbUser,
       db_name: this.route?.dbName,
       reason: refusal.message,

@@ -124,6 +124,20 @@ describe('issueClientCertificate', () => {
     expect(ext.route).toMatchObject({ critical: false });
   });
 
+  it('issues an identity certificate without a route: the same client certificate, minus the route extension', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const issued = userCa.issueClientCertificate({ user: 'alice', ttlMs: HOUR, publicKeyPem });
+    const certificate = new X509Certificate(issued.certPem);
+    expect(certificate.checkIssued(new X509Certificate(userCa.certPem))).toBe(true);
+    expect(certificate.subject).toBe('O=gatehouse\nCN=alice');
+    expect(certificate.checkPrivateKey(privateKey)).toBe(true);
+    const ext = extensionsOf(issued.certPem);
+    expect(ext.extKeyUsage).toMatchObject({ clientAuth: true });
+    expect(ext.basicConstraints).toMatchObject({ cA: false });
+    expect(ext).not.toHaveProperty('route');
+  });
+
   it('uses the given clock, ttl and a minute of skew, and reports notAfter as signed', () => {
     const now = Date.UTC(2030, 5, 1, 8, 30, 15, 700);
     const ca = CertificateAuthority.fromPem({ certPem: userCa.certPem, keyPem: userCa.keyPem }, () => now);
