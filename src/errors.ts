@@ -20,9 +20,35 @@ export const ErrorCodes = {
   UPSTREAM_ERROR: 'GH_ERR_UPSTREAM_ERROR',
   UPSTREAM_CLOSED: 'GH_ERR_UPSTREAM_CLOSED',
   CREDENTIALS_UNAVAILABLE: 'GH_ERR_CREDENTIALS_UNAVAILABLE',
+  /** Gatehouse's AWS identity lacks a permission (IAM AccessDenied), named in the message. */
+  AWS_ACCESS_DENIED: 'GH_ERR_AWS_ACCESS_DENIED',
+  /** Gatehouse has no AWS credentials, or AWS rejects them (unknown key, bad signature, expired). */
+  AWS_CREDENTIALS: 'GH_ERR_AWS_CREDENTIALS',
+  /** The configured Redshift cluster or Serverless workgroup does not exist in the region. */
+  AWS_NOT_FOUND: 'GH_ERR_AWS_NOT_FOUND',
+  /** The cluster or workgroup exists but is not available (paused, resizing, rebooting, modifying). */
+  AWS_NOT_AVAILABLE: 'GH_ERR_AWS_NOT_AVAILABLE',
+  /** The configured uri is not the cluster's or workgroup's real endpoint: no credentials are minted for it. */
+  AWS_ENDPOINT_MISMATCH: 'GH_ERR_AWS_ENDPOINT_MISMATCH',
+  /** AWS kept throttling the call through every retry. */
+  AWS_THROTTLED: 'GH_ERR_AWS_THROTTLED',
+  /** The AWS API did not answer in time, could not be reached, or failed with a server error. */
+  AWS_UNREACHABLE: 'GH_ERR_AWS_UNREACHABLE',
+  /** Any other refusal from the AWS API, with AWS's own code and message. */
+  AWS_REQUEST_FAILED: 'GH_ERR_AWS_REQUEST_FAILED',
   CA_INVALID: 'GH_ERR_CA_INVALID',
   KEY_PERMISSIONS: 'GH_ERR_KEY_PERMISSIONS',
   SHUTTING_DOWN: 'GH_ERR_SHUTTING_DOWN',
+  // The web API's answers (HTTP status + these codes in the JSON error body).
+  LOGIN_FAILED: 'GH_ERR_LOGIN_FAILED',
+  TOTP_REQUIRED: 'GH_ERR_TOTP_REQUIRED',
+  TOTP_INVALID: 'GH_ERR_TOTP_INVALID',
+  LOGIN_THROTTLED: 'GH_ERR_LOGIN_THROTTLED',
+  IDENTITY_REQUIRED: 'GH_ERR_IDENTITY_REQUIRED',
+  BAD_REQUEST: 'GH_ERR_BAD_REQUEST',
+  BODY_TOO_LARGE: 'GH_ERR_BODY_TOO_LARGE',
+  NOT_FOUND: 'GH_ERR_NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'GH_ERR_METHOD_NOT_ALLOWED',
   INTERNAL: 'GH_ERR_INTERNAL',
 } as const;
 

@@ -7,6 +7,7 @@ import type { LogLevel } from './config/types.js';
 const SECRET_FIELDS = [
   'password', 'Password', 'DbPassword', 'secret', 'token', 'Token', 'sessionToken', 'SessionToken',
   'key', 'privateKey', 'private_key', 'keyPem', 'secretKey', 'secretAccessKey', 'SecretAccessKey',
+  'dbPassword', 'WebIdentityToken', 'webIdentityToken',
 ];
 
 /** Paths pino blanks out: each secret field at the top level and up to three levels down. */

@@ -1,4 +1,5 @@
-// The audit trail's vocabulary: who opened which session, what they ran, and how it ended.
+// The audit trail's vocabulary: who opened which session, what they ran, and how it ended; who
+// logged in to the web API and which certificates it issued.
 // These records are an interface for security teams and SIEM pipelines: add fields, never rename.
 
 export interface SessionContext {
@@ -50,9 +51,36 @@ export interface SessionAudit {
   ended(record: SessionEndRecord): void;
 }
 
+/** One login attempt at the web API (`auth.login`), successful or not. Never a password or code. */
+export interface LoginRecord {
+  readonly user: string;
+  readonly client_addr: string;
+  readonly success: boolean;
+  /** Why it failed (unknown user, wrong password, …); for the audit trail only, never sent to the client. */
+  readonly reason?: string;
+  /** True when a TOTP code was checked as part of this login. */
+  readonly mfa: boolean;
+}
+
+/** A certificate the web API signed (`cert.issued`). Never a key. */
+export interface CertIssuedRecord {
+  readonly user: string;
+  readonly kind: 'identity' | 'database';
+  readonly database?: string;
+  readonly db_user?: string;
+  readonly db_name?: string;
+  /** Upper-case hex, as OpenSSL prints it. */
+  readonly serial: string;
+  /** ISO-8601. */
+  readonly expires_at: string;
+  readonly client_addr: string;
+}
+
 export interface AuditLog {
   session(context: SessionContext): SessionAudit;
   denied(record: SessionDeniedRecord): void;
+  login(record: LoginRecord): void;
+  certIssued(record: CertIssuedRecord): void;
   /** Flush buffered events; called on shutdown so the trail loses nothing. */
   close(): Promise<void>;
 }

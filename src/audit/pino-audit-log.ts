@@ -3,7 +3,7 @@
 // query itself: that keeps auditing cheap on the relay's hot path.
 import pino, { type Logger } from 'pino';
 import type { AuditConfig } from '../config/types.js';
-import type { AuditLog, QueryRecord, SessionAudit, SessionContext, SessionDeniedRecord, SessionEndRecord } from './events.js';
+import type { AuditLog, CertIssuedRecord, LoginRecord, QueryRecord, SessionAudit, SessionContext, SessionDeniedRecord, SessionEndRecord } from './events.js';
 
 export class PinoAuditLog implements AuditLog {
   private readonly logger: Logger;
@@ -31,6 +31,14 @@ export class PinoAuditLog implements AuditLog {
 
   denied(record: SessionDeniedRecord): void {
     this.logger.info({ ...record, success: false }, 'session.start');
+  }
+
+  login(record: LoginRecord): void {
+    this.logger.info(record, 'auth.login');
+  }
+
+  certIssued(record: CertIssuedRecord): void {
+    this.logger.info(record, 'cert.issued');
   }
 
   /** Ends the stream and resolves once every buffered line, and any write in flight, is out. */

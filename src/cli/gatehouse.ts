@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `gatehouse` executable: the daemon (`start`) and the administrator's commands.
 import { Command } from 'commander';
+import { registerAwsPolicyCommand } from './aws-policy.js';
 import { registerCaInitCommand } from './ca-init.js';
 import { registerCertsIssueCommand } from './certs-issue.js';
 import { registerConfigCheckCommand } from './config-check.js';
 import { registerStartCommand } from './start.js';
+import { registerUsersCommand } from './users.js';
 import { packageVersion } from './version.js';
 
 const program = new Command('gatehouse')
@@ -16,5 +18,7 @@ registerStartCommand(program);
 registerConfigCheckCommand(program);
 registerCaInitCommand(program);
 registerCertsIssueCommand(program);
+registerAwsPolicyCommand(program);
+registerUsersCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 // Rules that involve more than one field: unique names, users' roles that exist, a database's kind
-// against its uri and embedded block, one password source. They read the raw YAML data rather than
+// against its uri, embedded and aws blocks, one password source, the parts of an aws block. They read the raw YAML data rather than
 // the schema's output so that they still run, and report, when the schema has failed elsewhere; so
 // they trust nothing about its shape. Each message names both fields involved.
 import { formatPath } from './issues.js';
@@ -22,6 +22,7 @@ export function crossFieldIssues(raw: unknown, sourceMap: SourceMap): LocatedIss
     ...undefinedRoles(raw),
     ...databaseKinds(raw),
     ...passwordSources(raw),
+    ...awsBlocks(raw),
   ];
 }
 
@@ -75,7 +76,8 @@ function databaseKinds(raw: Raw): LocatedIssue[] {
     // An unknown kind is the schema's to report; guessing which rule applies would add noise.
     if (database.kind === undefined || database.kind === 'postgres') {
       const kindText = database.kind === undefined ? `${kindPath} is postgres (the default)` : `${kindPath} is postgres`;
-      if (database.uri === undefined) {
+      // With aws, DescribeClusters / GetWorkgroup knows the address.
+      if (database.uri === undefined && database.aws === undefined) {
         issues.push({
           path: ['databases', index, 'uri'],
           anchor: 'value',
@@ -110,6 +112,67 @@ function passwordSources(raw: Raw): LocatedIssue[] {
       anchor: 'key',
       message: `cannot be set together with ${formatPath(['databases', index, 'auth', 'password_env'])}; use one of them`,
     });
+  }
+  return issues;
+}
+
+/**
+ * An aws block: a postgres database, exactly one of redshift / redshift_serverless, the role options
+ * only with a role to assume, and no static password (Gatehouse mints one per session).
+ */
+function awsBlocks(raw: Raw): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  for (const [index, database] of entries(raw.databases)) {
+    if (!isRecord(database) || !isRecord(database.aws)) continue;
+    const aws = database.aws;
+    const at = (...rest: (string | number)[]) => ['databases', index, ...rest];
+    if (database.kind === 'embedded') {
+      issues.push({
+        path: at('aws'),
+        anchor: 'key',
+        message: `is only allowed when ${formatPath(at('kind'))} is postgres, but it is embedded: Redshift is a database somewhere else`,
+      });
+    }
+    if (aws.redshift === undefined && aws.redshift_serverless === undefined) {
+      issues.push({
+        path: at('aws'),
+        anchor: 'key',
+        message: `needs ${formatPath(at('aws', 'redshift'))} (a provisioned cluster: { cluster_id: ID }) or ${formatPath(at('aws', 'redshift_serverless'))} (a workgroup: { workgroup: NAME })`,
+      });
+    } else if (aws.redshift !== undefined && aws.redshift_serverless !== undefined) {
+      issues.push({
+        path: at('aws', 'redshift_serverless'),
+        anchor: 'key',
+        message: `cannot be set together with ${formatPath(at('aws', 'redshift'))}; a database is either a provisioned cluster or a Serverless workgroup`,
+      });
+    }
+    for (const option of ['external_id', 'web_identity_token_file'] as const) {
+      if (aws[option] !== undefined && aws.assume_role_arn === undefined) {
+        issues.push({
+          path: at('aws', option),
+          anchor: 'key',
+          message: `needs ${formatPath(at('aws', 'assume_role_arn'))}: it is used only when Gatehouse assumes a role`,
+        });
+      }
+    }
+    if (aws.external_id !== undefined && aws.web_identity_token_file !== undefined) {
+      issues.push({
+        path: at('aws', 'external_id'),
+        anchor: 'key',
+        message: `cannot be set together with ${formatPath(at('aws', 'web_identity_token_file'))}: AssumeRoleWithWebIdentity takes no external id`,
+      });
+    }
+    const auth = database.auth;
+    if (isRecord(auth)) {
+      for (const source of ['password_env', 'password_file'] as const) {
+        if (auth[source] === undefined) continue;
+        issues.push({
+          path: at('auth', source),
+          anchor: 'key',
+          message: `cannot be set together with ${formatPath(at('aws'))}: Gatehouse mints a temporary password through AWS for each session`,
+        });
+      }
+    }
   }
   return issues;
 }

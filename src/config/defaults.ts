@@ -18,3 +18,9 @@ export const MAX_SESSION_TTL_MS = 12 * 3_600_000;
 export const MIN_SESSION_TTL_MS = 60_000;
 /** Node's timers fire at once past 2^31-1 ms; a connection timeout beyond a day is a mistake anyway. */
 export const MAX_TIMEOUT_MS = 24 * 3_600_000;
+/** The port a Redshift database uri means when it names none. */
+export const DEFAULT_REDSHIFT_PORT = 5439;
+/** The range AWS allows for a minted Redshift password's lifetime, and the default (AWS's own). */
+export const MIN_AWS_CREDENTIAL_DURATION_MS = 900_000;
+export const MAX_AWS_CREDENTIAL_DURATION_MS = 3_600_000;
+export const DEFAULT_AWS_CREDENTIAL_DURATION = '15m';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseHostPort } from './address.js';
 import {
+  DEFAULT_AWS_CREDENTIAL_DURATION,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DATA_DIR,
   DEFAULT_LOGIN_LOCKOUT,
@@ -15,8 +16,10 @@ import {
   DEFAULT_PUBLIC_ADDR,
   DEFAULT_STARTUP_TIMEOUT,
   DEFAULT_WEB_LISTEN_ADDR,
+  MAX_AWS_CREDENTIAL_DURATION_MS,
   MAX_SESSION_TTL_MS,
   MAX_TIMEOUT_MS,
+  MIN_AWS_CREDENTIAL_DURATION_MS,
   MIN_SESSION_TTL_MS,
 } from './defaults.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -174,6 +177,72 @@ function databaseSchema(context: SchemaContext) {
         port: port.default(0),
         data_dir: absolutePath(context).optional(),
       })
+      .optional(),
+    aws: awsSchema(context).optional(),
+  });
+}
+
+// The names AWS allows (see the Redshift, Redshift Serverless and IAM API references), checked here so
+// that a typo is a config error with a line number rather than an AWS error at the first login.
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const REDSHIFT_CLUSTER_ID = /^[a-z](?!.*--)([a-z0-9-]{0,61}[a-z0-9])?$/;
+const REDSHIFT_WORKGROUP = /^[a-z0-9-]{3,64}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const STS_EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+/** An http(s) URL of an API endpoint: scheme, host, optional port, nothing else. */
+const awsEndpoint = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a URL; write e.g. https://vpce-0123-abcd.redshift.us-east-1.vpce.amazonaws.com` });
+    return;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} must start with https:// (or http:// for a local test endpoint)` });
+  } else if (url.username !== '' || url.password !== '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} may hold only a scheme, a host and a port` });
+  }
+});
+
+/** How long a minted password lives: AWS takes whole seconds from 15 minutes to an hour. */
+const awsCredentialDuration = duration(MIN_AWS_CREDENTIAL_DURATION_MS, MAX_AWS_CREDENTIAL_DURATION_MS)
+  .refine((ms) => ms % 1000 === 0, { error: 'must be a whole number of seconds' })
+  .prefault(DEFAULT_AWS_CREDENTIAL_DURATION);
+
+function awsSchema(context: SchemaContext) {
+  return z.strictObject({
+    region: z.string().regex(AWS_REGION, { error: (issue) => `${describeValue(issue.input)} is not an AWS region; write e.g. us-east-1` }),
+    endpoint: awsEndpoint.optional(),
+    sts_endpoint: awsEndpoint.optional(),
+    assume_role_arn: z
+      .string()
+      .regex(IAM_ROLE_ARN, { error: (issue) => `${describeValue(issue.input)} is not an IAM role ARN; write e.g. arn:aws:iam::123456789012:role/gatehouse-redshift` })
+      .optional(),
+    external_id: z
+      .string()
+      .regex(STS_EXTERNAL_ID, { error: 'must be 2 to 1224 characters of letters, digits and +=,.@:/_-' })
+      .optional(),
+    web_identity_token_file: absolutePath(context).optional(),
+    redshift: z
+      .strictObject({
+        cluster_id: z.string().regex(REDSHIFT_CLUSTER_ID, {
+          error: (issue) =>
+            `${describeValue(issue.input)} is not a Redshift cluster identifier: 1-63 lowercase letters, digits and hyphens, starting with a letter, without a trailing hyphen or two hyphens in a row`,
+        }),
+        duration: awsCredentialDuration,
+      })
+      .transform(({ cluster_id, duration }) => ({ cluster_id, duration_ms: duration }))
+      .optional(),
+    redshift_serverless: z
+      .strictObject({
+        workgroup: z.string().regex(REDSHIFT_WORKGROUP, {
+          error: (issue) => `${describeValue(issue.input)} is not a Redshift Serverless workgroup name: 3-64 lowercase letters, digits and hyphens`,
+        }),
+        duration: awsCredentialDuration,
+      })
+      .transform(({ workgroup, duration }) => ({ workgroup, duration_ms: duration }))
       .optional(),
   });
 }

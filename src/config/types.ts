@@ -62,19 +62,49 @@ export interface EmbeddedDatabaseConfig {
   readonly data_dir: string;
 }
 
+export interface AwsRedshiftConfig {
+  readonly cluster_id: string;
+  /** How long each minted database password lives (GetClusterCredentials DurationSeconds): 15m to 1h. */
+  readonly duration_ms: number;
+}
+
+export interface AwsRedshiftServerlessConfig {
+  readonly workgroup: string;
+  /** How long each minted database password lives (GetCredentials durationSeconds): 15m to 1h. */
+  readonly duration_ms: number;
+}
+
+/** A database whose passwords Gatehouse mints per session through the AWS API (Redshift, Redshift Serverless). */
+export interface AwsConfig {
+  readonly region: string;
+  /** Overrides the Redshift / Redshift Serverless API endpoint (PrivateLink VPC endpoints, tests). */
+  readonly endpoint?: string;
+  /** Overrides the STS endpoint used for assume_role_arn / web identity (tests, VPC endpoints). */
+  readonly sts_endpoint?: string;
+  readonly assume_role_arn?: string;
+  readonly external_id?: string;
+  /** With assume_role_arn: AssumeRoleWithWebIdentity using this token file instead of AssumeRole. */
+  readonly web_identity_token_file?: string;
+  /** Exactly one of redshift and redshift_serverless is present. */
+  readonly redshift?: AwsRedshiftConfig;
+  readonly redshift_serverless?: AwsRedshiftServerlessConfig;
+}
+
 export interface DatabaseConfig {
   readonly name: string;
   readonly description: string;
   readonly protocol: 'postgres';
   /** 'postgres': a database somewhere else at `uri`. 'embedded': one Gatehouse starts itself. */
   readonly kind: 'postgres' | 'embedded';
-  /** host:port; required for kind postgres; absent for embedded (known only after it starts). */
+  /** host:port; required for kind postgres unless `aws` is set; absent for embedded (known only after it starts). */
   readonly uri?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly tls: DatabaseTlsConfig;
   readonly auth?: DatabaseAuthConfig;
   /** Present exactly when kind is 'embedded'. */
   readonly embedded?: EmbeddedDatabaseConfig;
+  /** Redshift or Redshift Serverless: the address and each session's password come from AWS. */
+  readonly aws?: AwsConfig;
 }
 
 export interface RoleConditions {

@@ -309,6 +309,17 @@ describe('RBAC at connect time', () => {
     expect(error.message).toContain('database "nowhere" named in your certificate is not served by this Gatehouse');
   });
 
+  it('refuses a dbctl identity certificate (no route) and says how to get a database certificate', async () => {
+    const issued = gatehouse.daemon.authorities.userCa.issueClientCertificate({ user: 'alice', ttlMs: 3600_000 });
+    const identity = { certPem: issued.certPem, keyPem: issued.keyPem as string };
+    const error = await connectionRefusal(gatehouse.clientConfig(identity, 'postgres', 'postgres'));
+    expect(error.code).toBe('28000');
+    expect(error.message).toBe('this is a dbctl identity certificate, not a database certificate');
+    expect(error.hint).toBe('run "dbctl login <database>" and connect with the certificate it writes');
+    const denied = gatehouse.auditEvents.filter((event) => event.event === 'session.start' && event.success === false && event.code === 'GH_ERR_CERT_INVALID');
+    expect(denied.some((event) => event.user === 'alice' && event.reason === 'this is a dbctl identity certificate, not a database certificate')).toBe(true);
+  });
+
   it('uses the certificate route for a missing db user and the user name for a missing db name', async () => {
     const routed = gatehouse.issue('alice', { database: 'main', dbUser: 'postgres' });
     // libpq always sends a user; a raw StartupMessage without one takes the certificate's.

@@ -10,6 +10,7 @@ import { PinoAuditLog } from '../../src/audit/pino-audit-log.js';
 import type { RouteToDatabase } from '../../src/ca/certificate-authority.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
+import { writeUsersFile, type StoredUser } from '../../src/users/users-file.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface AuditEvent {
@@ -30,6 +31,8 @@ export interface TestGatehouse {
   readonly hostCaPem: string;
   readonly auditEvents: AuditEvent[];
   readonly logLines: string[];
+  /** proxy.users_file (default <data_dir>/users.yaml): rewrite it to add users while running. */
+  readonly usersFile: string;
   issue(user: string, route: RouteToDatabase, ttlMs?: number): ClientCertificate;
   /** Writes ca.crt, client.crt and client.key for psql into a new directory. */
   writeClientFiles(certificate: ClientCertificate, name: string): { dir: string; ca: string; cert: string; key: string };
@@ -40,7 +43,7 @@ export interface TestGatehouse {
 }
 
 /** `yamlBody` is everything after the proxy section: databases, roles, users, audit settings. */
-export async function startTestGatehouse(yamlBody: string, proxyExtra = ''): Promise<TestGatehouse> {
+export async function startTestGatehouse(yamlBody: string, proxyExtra = '', options: { storedUsers?: readonly StoredUser[] } = {}): Promise<TestGatehouse> {
   const temp = makeTempDir('gh');
   const yaml = [
     'version: v1',
@@ -57,6 +60,8 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = ''): Pro
   const configFile = join(temp.path, 'gatehouse.yaml');
   writeFileSync(configFile, yaml);
   const config = parseConfig(yaml, configFile);
+  const usersFile = config.proxy.users_file;
+  if (options.storedUsers !== undefined) writeUsersFile(usersFile, options.storedUsers);
   const auditEvents: AuditEvent[] = [];
   const auditStream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -90,6 +95,7 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = ''): Pro
     hostCaPem,
     auditEvents,
     logLines,
+    usersFile,
     issue(user, route, ttlMs = 3600_000) {
       const issued = daemon.authorities.userCa.issueClientCertificate({ user, route, ttlMs });
       if (issued.keyPem === undefined) throw new Error('the CA did not generate a key');

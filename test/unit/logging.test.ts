@@ -10,6 +10,7 @@ import { CaptureStream } from '../support/capture-stream.js';
 const SECRET_NAMES = [
   'password', 'Password', 'DbPassword', 'secret', 'token', 'Token', 'sessionToken', 'SessionToken',
   'key', 'privateKey', 'private_key', 'keyPem', 'secretKey', 'secretAccessKey', 'SecretAccessKey',
+  'dbPassword', 'WebIdentityToken', 'webIdentityToken',
 ] as const;
 
 /** An object with every secret field name at this level, each value unique and easy to find. */

@@ -203,6 +203,52 @@ describe('PinoAuditLog.denied', () => {
   });
 });
 
+describe('PinoAuditLog web API events', () => {
+  it('writes auth.login for a success and a failure, with exactly the given fields', () => {
+    const { audit, out } = setup();
+    audit.login({ user: 'alice', client_addr: '192.0.2.1', success: true, mfa: true });
+    audit.login({ user: 'mallory', client_addr: '192.0.2.2', success: false, reason: 'unknown user', mfa: false });
+    const [success, failure, ...more] = out.lines();
+    expect(more).toEqual([]);
+    expect(withoutTime(success!)).toEqual({ stream: 'audit', event: 'auth.login', user: 'alice', client_addr: '192.0.2.1', success: true, mfa: true });
+    expect(withoutTime(failure!)).toEqual({
+      stream: 'audit',
+      event: 'auth.login',
+      user: 'mallory',
+      client_addr: '192.0.2.2',
+      success: false,
+      reason: 'unknown user',
+      mfa: false,
+    });
+  });
+
+  it('writes cert.issued for an identity and a database certificate', () => {
+    const { audit, out } = setup();
+    audit.certIssued({ user: 'alice', kind: 'identity', serial: '0A1B', expires_at: '2030-01-01T00:00:00.000Z', client_addr: '192.0.2.1' });
+    audit.certIssued({
+      user: 'alice',
+      kind: 'database',
+      database: 'main',
+      db_user: 'app_reader',
+      db_name: 'app',
+      serial: '0C2D',
+      expires_at: '2030-01-01T00:00:00.000Z',
+      client_addr: '192.0.2.1',
+    });
+    const [identity, database] = out.lines();
+    expect(withoutTime(identity!)).toEqual({
+      stream: 'audit',
+      event: 'cert.issued',
+      user: 'alice',
+      kind: 'identity',
+      serial: '0A1B',
+      expires_at: '2030-01-01T00:00:00.000Z',
+      client_addr: '192.0.2.1',
+    });
+    expect(withoutTime(database!)).toMatchObject({ event: 'cert.issued', kind: 'database', database: 'main', db_user: 'app_reader', db_name: 'app', serial: '0C2D' });
+  });
+});
+
 describe('PinoAuditLog.close', () => {
   it('resolves with a destination that has nothing to flush', async () => {
     const { audit, out } = setup();

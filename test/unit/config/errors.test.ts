@@ -41,7 +41,7 @@ describe('YAML syntax', () => {
 describe('unknown keys', () => {
   it('points at the key itself, suggests a near miss and lists what is allowed', () => {
     expect(problems('version: v1', 'databases:', '  - name: db', '    uri: db:5432', '    lables: { env: dev }')).toEqual([
-      'conf/gatehouse.yaml:5:5: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded)',
+      'conf/gatehouse.yaml:5:5: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded, aws)',
     ]);
   });
 

@@ -1,0 +1,270 @@
+// The users file (proxy.users_file, default <data_dir>/users.yaml): the users `gatehouse users` adds,
+// and the passwords and TOTP secrets of users defined in gatehouse.yaml. It is YAML read with the
+// same machinery as gatehouse.yaml, so a mistake is reported as FILE:LINE:COL: PATH: MESSAGE. It
+// holds password hashes and TOTP seeds, so like a private key it is written 0600 (in a 0700
+// directory) and refused when other local users could read it. Writes go to a temporary file that
+// is renamed over the old one, so the daemon polling it never reads half a file.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Document, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { badIdentityText } from '../ca/route-extension.js';
+import type { LocatedIssue } from '../config/cross-checks.js';
+import { formatPath, sortIssues, type ConfigIssue } from '../config/issues.js';
+import { ConfigError } from '../config/load.js';
+import { SourceMap } from '../config/source-map.js';
+import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
+import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+import { parsePasswordHash } from './password-hash.js';
+import { decodeBase32 } from './totp.js';
+
+export interface StoredUser {
+  name: string;
+  roles: string[];
+  traits: Record<string, string[]>;
+  password_hash?: string;
+  totp_secret?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** Far more than any real users file; a bigger one is a mistake, not something to parse into memory. */
+export const MAX_USERS_FILE_BYTES = 8 * 1024 * 1024;
+const MIN_TOTP_SECRET_BYTES = 10;
+const MAX_TOTP_SECRET_BYTES = 64;
+
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+/** A string field holding a secret: its messages never repeat what was written there. */
+function secretText() {
+  return z.string({ error: (issue) => (issue.input === undefined ? undefined : 'must be a string') });
+}
+
+function utcTime() {
+  return z.iso.datetime({ error: (issue) => (issue.input === undefined ? undefined : 'must be a UTC time such as 2024-05-01T12:00:00.000Z') });
+}
+
+const storedUserSchema = z.strictObject({
+  name: z.string().superRefine((name, ctx) => {
+    const problem = badIdentityText(name);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `cannot be a user name: ${problem}` });
+  }),
+  roles: z.array(nonEmpty).default([]),
+  traits: z.record(nonEmpty, z.array(z.string())).default({}),
+  password_hash: secretText()
+    .superRefine((encoded, ctx) => {
+      const parsed = parsePasswordHash(encoded);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    })
+    .optional(),
+  totp_secret: secretText()
+    .superRefine((secret, ctx) => {
+      const problem = badTotpSecret(secret);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  created_at: utcTime(),
+  updated_at: utcTime(),
+});
+
+const usersFileSchema = z.strictObject({
+  version: z.literal('v1'),
+  users: z.array(storedUserSchema).default([]),
+});
+
+/**
+ * The users in `path`; a missing file is no users. Throws ConfigError (GH_ERR_CONFIG_INVALID) with
+ * one FILE:LINE:COL line per problem, or GatehouseError GH_ERR_KEY_PERMISSIONS for a file other
+ * local users can read.
+ */
+export function readUsersFile(path: string): StoredUser[] {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw unreadable(path, error);
+  }
+  let text: string;
+  try {
+    // Checking the open descriptor (not the path) means the file checked is the file read.
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) throw wholeFileProblem(path, 'cannot read the users file: it is not a regular file');
+    const mode = stats.mode & 0o777;
+    // Windows has no POSIX modes to check; there the file's ACL is the operator's business.
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new GatehouseError(
+        ErrorCodes.KEY_PERMISSIONS,
+        `users file ${path} has mode ${mode.toString(8).padStart(4, '0')}, so users other than its owner can read the password hashes ` +
+          `and TOTP secrets in it; fix it with: chmod 600 ${shellQuote(path)}`,
+        { sqlState: SqlState.INTERNAL_ERROR },
+      );
+    }
+    if (stats.size > MAX_USERS_FILE_BYTES) {
+      throw wholeFileProblem(path, `the users file is ${stats.size} bytes; Gatehouse reads users files of at most ${MAX_USERS_FILE_BYTES} bytes`);
+    }
+    text = readFileSync(descriptor, 'utf8');
+  } catch (error) {
+    if (error instanceof GatehouseError) throw error;
+    throw unreadable(path, error);
+  } finally {
+    closeSync(descriptor);
+  }
+  return parseUsersFile(text, path);
+}
+
+/** Validates users file text; `file` names it in messages. Throws ConfigError. */
+export function parseUsersFile(text: string, file: string): StoredUser[] {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const sourceMap = new SourceMap(document, lineCounter);
+  // As for gatehouse.yaml: a document with syntax errors is only partly understood, so its shape is not checked.
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      sortIssues(
+        document.errors.map((error) => {
+          const { line, column } = sourceMap.offsetToPosition(error.pos[0]);
+          return { file, line, column, path: '', message: `invalid YAML: ${error.message}` };
+        }),
+      ),
+    );
+  }
+  // An empty file (or one with only comments) has no users yet.
+  if (document.contents === null) return [];
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    throw wholeFileProblem(file, `invalid YAML: ${(error as Error).message}`, 1);
+  }
+  const allowedKeys = new Map<string, readonly string[]>();
+  const result = usersFileSchema.safeParse(raw, { error: createErrorMap(allowedKeys) });
+  const located = [...(result.success ? [] : toLocatedIssues(result.error.issues, allowedKeys)), ...duplicateNames(raw, sourceMap)];
+  if (!result.success || located.length > 0) {
+    throw new ConfigError(
+      sortIssues(
+        located.map((issue): ConfigIssue => {
+          const { line, column } = sourceMap.position(issue.path, issue.anchor);
+          return { file, line, column, path: formatPath(issue.path), message: issue.message };
+        }),
+      ),
+    );
+  }
+  return result.data.users.map(withoutUndefined);
+}
+
+/** Writes the users atomically: a 0600 temporary file in the same directory, flushed, then renamed over `path`. */
+export function writeUsersFile(path: string, users: readonly StoredUser[]): void {
+  const text = formatUsersFile(users);
+  // Never write a file the daemon would refuse: check it the way it will be read.
+  parseUsersFile(text, path);
+  const parent = dirname(path);
+  // Creates missing directories 0700; an existing directory keeps its mode.
+  mkdirSync(parent, { recursive: true, mode: DIR_MODE });
+  const temporary = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const descriptor = openSync(temporary, 'wx', FILE_MODE);
+  let open = true;
+  try {
+    writeSync(descriptor, text);
+    fsyncSync(descriptor);
+    open = false;
+    closeSync(descriptor);
+    renameSync(temporary, path);
+  } catch (error) {
+    if (open) closeSync(descriptor);
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Nothing left behind to remove.
+    }
+    throw error;
+  }
+}
+
+/** The YAML text of a users file, keys in a fixed order. */
+export function formatUsersFile(users: readonly StoredUser[]): string {
+  const document = new Document({
+    version: 'v1',
+    users: users.map((user) => ({
+      name: user.name,
+      roles: [...user.roles],
+      traits: Object.fromEntries(Object.entries(user.traits).map(([key, values]) => [key, [...values]])),
+      ...(user.password_hash === undefined ? {} : { password_hash: user.password_hash }),
+      ...(user.totp_secret === undefined ? {} : { totp_secret: user.totp_secret }),
+      created_at: user.created_at,
+      updated_at: user.updated_at,
+    })),
+  });
+  document.commentBefore =
+    ' Gatehouse users, written by "gatehouse users" (see docs/users.md). It holds password hashes and\n' +
+    ' TOTP secrets: keep it readable by its owner only (chmod 600).';
+  return document.toString();
+}
+
+/** Why a base32 TOTP secret cannot be used, or undefined; never repeats the secret. */
+export function badTotpSecret(secret: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = decodeBase32(secret);
+  } catch (error) {
+    return `is ${(error as Error).message}; enrol again with "gatehouse users totp enroll"`;
+  }
+  if (bytes.length < MIN_TOTP_SECRET_BYTES || bytes.length > MAX_TOTP_SECRET_BYTES) {
+    return `is a ${bytes.length}-byte secret; Gatehouse accepts ${MIN_TOTP_SECRET_BYTES} to ${MAX_TOTP_SECRET_BYTES} bytes`;
+  }
+  return undefined;
+}
+
+function duplicateNames(raw: unknown, sourceMap: SourceMap): LocatedIssue[] {
+  const users = typeof raw === 'object' && raw !== null ? (raw as { users?: unknown }).users : undefined;
+  if (!Array.isArray(users)) return [];
+  const firstIndex = new Map<string, number>();
+  const issues: LocatedIssue[] = [];
+  for (const [index, user] of users.entries()) {
+    const name: unknown = typeof user === 'object' && user !== null ? (user as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') continue;
+    const first = firstIndex.get(name);
+    if (first === undefined) {
+      firstIndex.set(name, index);
+      continue;
+    }
+    const firstPath = ['users', first, 'name'];
+    issues.push({
+      path: ['users', index, 'name'],
+      anchor: 'value',
+      message: `duplicate user name ${JSON.stringify(name)} (first defined at ${formatPath(firstPath)}, line ${sourceMap.position(firstPath).line})`,
+    });
+  }
+  return issues;
+}
+
+/** zod leaves absent optional keys out already; this also gives each user fresh arrays the caller may change. */
+function withoutUndefined(user: z.output<typeof storedUserSchema>): StoredUser {
+  return {
+    name: user.name,
+    roles: [...user.roles],
+    traits: { ...user.traits },
+    ...(user.password_hash === undefined ? {} : { password_hash: user.password_hash }),
+    ...(user.totp_secret === undefined ? {} : { totp_secret: user.totp_secret }),
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+  };
+}
+
+function wholeFileProblem(file: string, message: string, line = 0): ConfigError {
+  return new ConfigError([{ file, line, column: line === 0 ? 0 : 1, path: '', message }]);
+}
+
+function unreadable(path: string, error: unknown): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory, not a file' : (code ?? String(error));
+  return wholeFileProblem(path, `cannot read the users file: ${reason}`);
+}
+
+/** Quotes a path for the chmod command in a message when it holds anything a shell would split or expand. */
+function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
