@@ -12,7 +12,8 @@ describe('completeUtf8End', () => {
         expect(end).toBeLessThanOrEqual(cut);
         expect(cut - end).toBeLessThan(4);
         const prefix = bytes.toString('utf8', 0, end);
-        expect(prefix).not.toContain('\uFFFD');
+        // A character cut in half would decode as U+FFFD and the prefix would not start the text
+        // (the text itself may contain U+FFFD, so checking for the character alone is not enough).
         expect(text.startsWith(prefix)).toBe(true);
         // Nothing whole was dropped: one more character would not fit in the cut.
         const next = text.slice(prefix.length).codePointAt(0);
