@@ -15,6 +15,7 @@ describe('completeUtf8End', () => {
         // A character cut in half would decode as U+FFFD and the prefix would not start the text
         // (the text itself may contain U+FFFD, so checking for the character alone is not enough).
         expect(text.startsWith(prefix)).toBe(true);
+        expect(Buffer.byteLength(prefix)).toBe(end);
         // Nothing whole was dropped: one more character would not fit in the cut.
         const next = text.slice(prefix.length).codePointAt(0);
         if (next !== undefined) expect(end + Buffer.byteLength(String.fromCodePoint(next))).toBeGreaterThan(cut);
