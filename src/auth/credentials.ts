@@ -18,4 +18,6 @@ export interface CredentialRequest {
 
 export interface CredentialSource {
   credentialsFor(request: CredentialRequest): Promise<UpstreamCredentials>;
+  /** Drops cached credentials the database just refused, so the next session gets fresh ones. */
+  forget?(request: CredentialRequest): void;
 }

@@ -36,4 +36,8 @@ export class RoutingCredentialSource implements CredentialSource {
   credentialsFor(request: CredentialRequest): Promise<UpstreamCredentials> {
     return (request.database.aws === undefined ? this.otherwise : this.aws).credentialsFor(request);
   }
+
+  forget(request: CredentialRequest): void {
+    (request.database.aws === undefined ? this.otherwise : this.aws).forget?.(request);
+  }
 }

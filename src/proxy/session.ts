@@ -82,10 +82,14 @@ export class Session {
       if (hello.kind === 'cancel') return await this.forwardCancel(hello);
       hello.socket.on('error', () => undefined);
       this.identity = this.identify(hello.socket);
-      this.route = this.resolveRoute(this.identity, hello.parameters);
-      this.authorize(this.identity, this.route);
-      const credentials = await this.credentialsFor(this.route);
-      const { upstream, target } = await this.connectUpstream(this.route, credentials, hello.parameters);
+      const route = this.resolveRoute(this.identity, hello.parameters);
+      this.route = route;
+      this.authorize(this.identity, route);
+      const credentials = await this.credentialsFor(route);
+      const { upstream, target } = await this.connectUpstream(route, credentials, hello.parameters).catch((error: unknown) => {
+        this.forgetRefusedCredentials(route, error);
+        throw error;
+      });
       const audit = this.deps.audit.session({
         session_id: this.id,
         user: this.identity.user,
@@ -186,6 +190,13 @@ export class Session {
   /** The upstream login the person never sees. */
   private credentialsFor(route: Route): Promise<UpstreamCredentials> {
     return this.deps.credentials.credentialsFor({ database: route.database, dbUser: route.dbUser, dbName: route.dbName });
+  }
+
+  /** A password the database refused (28P01) must not be handed to the next session from a cache. */
+  private forgetRefusedCredentials(route: Route, error: unknown): void {
+    if (error instanceof GatehouseError && error.sqlState === SqlState.INVALID_PASSWORD) {
+      this.deps.credentials.forget?.({ database: route.database, dbUser: route.dbUser, dbName: route.dbName });
+    }
   }
 
   /** Dial, TLS and log in to the database, within the connect timeout. */

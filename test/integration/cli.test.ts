@@ -29,13 +29,14 @@ interface Finished {
 }
 
 /** Runs a command to completion without blocking the event loop; kills it past `timeoutMs`. */
-function run(command: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<Finished> {
+function run(command: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS, options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -49,8 +50,8 @@ function run(command: string, args: readonly string[], timeoutMs = COMMAND_TIMEO
 }
 
 /** A printed command line, run as the person would paste it: through a shell, from the repository root. */
-function runInShell(line: string): Promise<Finished> {
-  return run('/bin/sh', ['-c', line]);
+function runInShell(line: string, options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+  return run('/bin/sh', ['-c', line], COMMAND_TIMEOUT_MS, options);
 }
 
 async function commandExists(command: string): Promise<boolean> {
@@ -134,24 +135,31 @@ interface AuditRecord {
 }
 
 interface NextSteps {
+  /** Present until alice has a password: `gatehouse users set-password alice …`. */
+  setPassword: string | undefined;
+  dbctlLogin: string;
+  psqlService: string;
   certsIssue: string;
   psql: string;
   conninfo: Record<string, string>;
   embeddedPort: number;
 }
 
-/** Reads the "Next, in another terminal" block: the two commands, the psql conninfo and the embedded port. */
+/** Reads the "Next, in another terminal" block: the commands, the psql conninfo and the embedded port. */
 function parseNextSteps(stdout: string): NextSteps | undefined {
   const block = stdout.indexOf('Next, in another terminal');
   if (block < 0 || !stdout.includes('Stop with Ctrl+C.', block)) return undefined;
   const lines = stdout.slice(block).split('\n').map((line) => line.trim());
+  const setPassword = lines.find((line) => line.startsWith('node dist/cli/gatehouse.js users set-password '));
+  const dbctlLogin = lines.find((line) => line.startsWith('node dist/cli/dbctl.js login '));
+  const psqlService = lines.find((line) => line.startsWith('psql "service='));
   const certsIssue = lines.find((line) => line.startsWith('node dist/cli/gatehouse.js certs issue '));
-  const psql = lines.find((line) => line.startsWith('psql "'));
+  const psql = lines.find((line) => line.startsWith('psql "host='));
   const embedded = /database local: embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(stdout);
-  if (certsIssue === undefined || psql === undefined || embedded === null) {
+  if (dbctlLogin === undefined || psqlService === undefined || certsIssue === undefined || psql === undefined || embedded === null) {
     throw new Error(`the start banner lacks a command or the embedded port:\n${stdout}`);
   }
-  return { certsIssue, psql, conninfo: parseConninfo(psql), embeddedPort: Number(embedded[1]) };
+  return { setPassword, dbctlLogin, psqlService, certsIssue, psql, conninfo: parseConninfo(psql), embeddedPort: Number(embedded[1]) };
 }
 
 /** `psql "k=v k='v w' ..."` → { k: v }: the shell's double quotes first, then libpq's quoting. */
@@ -410,6 +418,27 @@ describe('gatehouse start with an embedded PostgreSQL', () => {
       expect.objectContaining({ user: 'alice', message: 'query', query: "SELECT current_user AS who, current_database() AS db, 'through gatehouse' AS marker" }),
     );
     if (psqlAvailable) expect(queries).toContainEqual(expect.objectContaining({ user: 'alice', message: 'query', query: 'select 1' }));
+  });
+
+  it.skipIf(!psqlAvailable)('logs in with the printed dbctl command and connects with the printed psql "service=local"', async () => {
+    const { steps: next } = running();
+    // A home of its own: dbctl writes ~/.dbctl and ~/.pg_service.conf.
+    const home = join(temp.path, 'home');
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, DBCTL_HOME: join(home, '.dbctl') };
+    delete env.PGSERVICEFILE;
+    if (next.setPassword === undefined) throw new Error('the banner should ask for a password first: alice has none yet');
+    const setPassword = await runInShell(next.setPassword);
+    expect(setPassword.code).toBe(0);
+    const password = /Generated password for alice[^\n]*\n\s+(\S+)/.exec(setPassword.stdout)?.[1];
+    if (password === undefined) throw new Error(`no generated password in:\n${setPassword.stdout}`);
+    // The printed login asks for the password at the terminal; a script passes it on stdin instead.
+    const login = await runInShell(`${next.dbctlLogin} --password-stdin`, { input: `${password}\n`, env });
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    expect(login.stdout).toContain(next.psqlService);
+    const query = await runInShell(`${next.psqlService} -X -Atc "select current_user"`, { env });
+    expect(query.stderr).toBe('');
+    expect(query.stdout).toBe('postgres\n');
   });
 
   it('stops on SIGTERM and takes its embedded PostgreSQL down with it', async () => {

@@ -46,7 +46,12 @@ beforeAll(async () => {
   });
   aws.allow(baseKey.arn, {
     actions: ['redshift:GetClusterCredentials'],
-    resources: baseClusters.flatMap((cluster) => [redshiftArn(`dbuser:${cluster}/awsuser`), redshiftArn(`dbname:${cluster}/dev`)]),
+    resources: [
+      ...baseClusters.flatMap((cluster) => [redshiftArn(`dbuser:${cluster}/awsuser`), redshiftArn(`dbname:${cluster}/dev`)]),
+      // Its own db user, so revoking its password disturbs no other test's cached one.
+      redshiftArn('dbuser:revoked-cluster/revoked_user'),
+      redshiftArn('dbname:revoked-cluster/dev'),
+    ],
   });
   aws.allow(baseKey.arn, { actions: ['redshift-serverless:GetWorkgroup', 'redshift-serverless:GetCredentials'], resources: ['*'] });
   // Only the roles may mint on role-only-cluster: a successful login there proves the role was used.
@@ -61,7 +66,7 @@ beforeAll(async () => {
   writeFileSync(tokenFile, 'token-from-the-oidc-provider');
 
   const cluster = { host: standIn.host, port: standIn.port, minter: standIn.minter };
-  for (const id of ['redshift-cluster-1', 'busy-cluster', 'expiring-cluster', 'role-only-cluster', 'throttled-cluster', 'hung-cluster']) aws.addCluster({ id, ...cluster });
+  for (const id of ['redshift-cluster-1', 'busy-cluster', 'expiring-cluster', 'revoked-cluster', 'role-only-cluster', 'throttled-cluster', 'hung-cluster']) aws.addCluster({ id, ...cluster });
   aws.addCluster({ id: 'paused-cluster', ...cluster, status: 'paused' });
   aws.addWorkgroup({ name: 'analytics', ...cluster });
 
@@ -83,6 +88,7 @@ beforeAll(async () => {
     ['forged-uri', redshift('redshift-cluster-1'), `${FORGED_HOST}:5439`],
     ['busy', redshift('busy-cluster')],
     ['expiring', redshift('expiring-cluster')],
+    ['revoked', redshift('revoked-cluster')],
     ['paused', redshift('paused-cluster')],
     ['unknown', redshift('no-such-cluster')],
     ['throttled', redshift('throttled-cluster')],
@@ -210,6 +216,18 @@ describe('logging in with minted credentials', () => {
     } finally {
       aws.setTokenLifetime(undefined);
     }
+  });
+  it('mints again when the database refuses a cached password, instead of serving it again', async () => {
+    expect(await currentUser('revoked', 'revoked_user')).toBe('IAM:revoked_user');
+    expect(mintsOf('revoked-cluster')).toHaveLength(1);
+    // The cached password stops working before its expiration (an operator reset the role, say).
+    await standIn.postgres.sql(`ALTER ROLE "IAM:revoked_user" PASSWORD 'changed-behind-gatehouses-back'`);
+    const refused = await refusal('revoked', 'revoked_user');
+    expect(refused.code).toBe('28P01');
+    expect(mintsOf('revoked-cluster')).toHaveLength(1);
+    // The refused password was dropped from the cache: the next session mints and logs in.
+    expect(await currentUser('revoked', 'revoked_user')).toBe('IAM:revoked_user');
+    expect(mintsOf('revoked-cluster')).toHaveLength(2);
   });
 });
 

@@ -4,8 +4,8 @@
 // as it arrives and takes a few commands on stdin (pause / resume the cluster, throttle, short
 // token lifetimes) so the refusals can be seen in psql too. Ctrl+C stops everything.
 //
-// TypeScript needs compiling outside vitest: see "Running the local endpoint by hand" in
-// docs/redshift.md (tsconfig.demo.json next to this file).
+// Run it with `npm run demo:redshift` (tsx runs this TypeScript file as it is); see
+// "Running the local endpoint by hand" in docs/redshift.md.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
