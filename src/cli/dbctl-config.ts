@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { connectionSettings } from '../dbctl/connection-settings.js';
 import { CONNECTION_FORMATS, formatConnection, type ConnectionFormat } from '../dbctl/connection-formats.js';
-import { ensureDatabaseLogin } from '../dbctl/database-login.js';
+import { databaseRequest, ensureDatabaseLogin } from '../dbctl/database-login.js';
 import { currentProfile, dbctlContext } from '../dbctl/dbctl-context.js';
 import { DbctlError, reportDbctlError } from '../dbctl/dbctl-error.js';
 import { commandOutput } from './command-output.js';
@@ -35,11 +35,7 @@ export function registerConfigCommand(program: Command): void {
           throw new DbctlError(`--format ${options.format}: use one of ${CONNECTION_FORMATS.join(', ')}`);
         }
         const profile = currentProfile(context);
-        const request = {
-          database,
-          ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }),
-          ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-        };
+        const request = databaseRequest(database, options);
         const login = await ensureDatabaseLogin(context, profile, request);
         context.writeOut(formatConnection(connectionSettings(profile, login, request), options.format as ConnectionFormat));
       } catch (error) {

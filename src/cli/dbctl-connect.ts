@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { connectionSettings } from '../dbctl/connection-settings.js';
 import { conninfo } from '../dbctl/connection-formats.js';
-import { ensureDatabaseLogin } from '../dbctl/database-login.js';
+import { databaseRequest, ensureDatabaseLogin } from '../dbctl/database-login.js';
 import { currentProfile, dbctlContext } from '../dbctl/dbctl-context.js';
 import { DbctlError, reportDbctlError } from '../dbctl/dbctl-error.js';
 import { locatePsql } from '../dbctl/psql-locator.js';
@@ -33,11 +33,7 @@ export function registerConnectCommand(program: Command): void {
       try {
         const psql = locatePsql({ ...(options.psql === undefined ? {} : { override: options.psql }), path: context.env.PATH ?? '' });
         const profile = currentProfile(context);
-        const request = {
-          database,
-          ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }),
-          ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-        };
+        const request = databaseRequest(database, options);
         const login = await ensureDatabaseLogin(context, profile, request);
         const settings = connectionSettings(profile, login, request);
         process.exitCode = await runPsql(psql, [conninfo(settings), ...psqlArgs]);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { connectionSettings } from '../dbctl/connection-settings.js';
 import { psqlCommandLine } from '../dbctl/connection-formats.js';
-import { describeDatabaseLogin, loginToDatabase } from '../dbctl/database-login.js';
+import { databaseRequest, describeDatabaseLogin, loginToDatabase } from '../dbctl/database-login.js';
 import { currentProfile, dbctlContext, timeLeft, type DbctlContext } from '../dbctl/dbctl-context.js';
 import { DbctlError, reportDbctlError } from '../dbctl/dbctl-error.js';
 import { loginToProxy } from '../dbctl/identity-login.js';
@@ -88,11 +88,7 @@ async function runLogin(context: DbctlContext, database: string | undefined, opt
   } else {
     profile = currentProfile(context);
   }
-  const result = await loginToDatabase(context, profile, {
-    database: database as string,
-    ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }),
-    ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-  });
+  const result = await loginToDatabase(context, profile, databaseRequest(database as string, options));
   context.writeOut(`${describeDatabaseLogin(result, context.serviceFile)}\nConnect with:\n  psql "service=${result.login.route.database}"\n`);
   context.writeOut(`or, without the service file:\n  ${psqlCommandLine(connectionSettings(profile, result.login))}\n`);
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { readPrivateKeyFile } from '../ca/key-files.js';
 import { postgresAddress } from '../dbctl/connection-settings.js';
 import { shellQuote } from '../dbctl/connection-formats.js';
-import { ensureDatabaseLogin } from '../dbctl/database-login.js';
+import { databaseRequest, ensureDatabaseLogin } from '../dbctl/database-login.js';
 import { currentProfile, dbctlContext, type DbctlContext } from '../dbctl/dbctl-context.js';
 import { DbctlError, reportDbctlError } from '../dbctl/dbctl-error.js';
 import { LocalProxy, isLoopbackHost } from '../dbctl/local-proxy.js';
@@ -54,18 +54,14 @@ async function runProxy(context: DbctlContext, database: string, options: ProxyO
     context.writeErr(`WARNING: listening on ${options.bind}: anyone who can reach this port uses ${database} as you, without a password.\n`);
   }
   const profile = currentProfile(context);
-  const request = {
-    database,
-    ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }),
-    ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-  };
+  const request = databaseRequest(database, options);
   const login = await ensureDatabaseLogin(context, profile, request);
   const proxy = new LocalProxy({
     database,
     gatehouse: postgresAddress(profile),
     caPem: profile.caPem,
     credentials: () => credentialsFor(context, profile, database),
-    rewrite: { ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }), ...(options.dbName === undefined ? {} : { dbName: options.dbName }) },
+    rewrite: { dbUser: request.dbUser, dbName: request.dbName },
     renewCommand: `dbctl login ${database}`,
     now: context.now,
     log: (line) => context.writeErr(`dbctl proxy: ${line}\n`),

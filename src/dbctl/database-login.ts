@@ -18,6 +18,15 @@ export interface DatabaseRequest {
   dbName?: string;
 }
 
+/** The request a command's --db-user / --db-name options make, leaving out what was not given. */
+export function databaseRequest(database: string, options: { dbUser?: string; dbName?: string }): DatabaseRequest {
+  return {
+    database,
+    ...(options.dbUser === undefined ? {} : { dbUser: options.dbUser }),
+    ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
+  };
+}
+
 export interface DatabaseLoginResult {
   login: DatabaseLogin;
   settings: ConnectionSettings;

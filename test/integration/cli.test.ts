@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/embedded/postgres-cluster.js';
+import { runCommand, type Finished } from '../support/run-command.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,32 +22,9 @@ const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 30_000;
 const COMMAND_TIMEOUT_MS = 30_000;
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion without blocking the event loop; kills it past `timeoutMs`. */
+/** Runs a command from the repository root; see test/support/run-command.ts. */
 function run(command: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS, options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { cwd: REPO_ROOT, timeoutMs, ...options });
 }
 
 /** A printed command line, run as the person would paste it: through a shell, from the repository root. */

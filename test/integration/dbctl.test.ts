@@ -22,6 +22,7 @@ import { locatePsql } from '../../src/dbctl/psql-locator.js';
 import { totpCode } from '../../src/users/totp.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { runCommand, type Finished } from '../support/run-command.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,13 +86,6 @@ sys.stdout.write(re.sub(r'\\x1b\\[[0-9;]*[A-Za-z]', '', shown.decode(errors='rep
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 let db: TestPostgres;
 let gatehouse: TestGatehouse;
 let temp: { path: string; remove: () => void };
@@ -119,26 +113,9 @@ function machine(name: string): Machine {
   return { home, dbctlHome, serviceFile: join(home, '.pg_service.conf'), env: { ...env, HOME: home, DBCTL_HOME: dbctlHome, PATH: path } };
 }
 
-/** Runs a command to completion without blocking the event loop (Gatehouse runs in this process). */
+/** Runs a command from the repository root with stdin always given (dbctl must never wait on a terminal). */
 function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.stdin ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { cwd: REPO_ROOT, timeoutMs: COMMAND_TIMEOUT_MS, input: options.stdin ?? '', ...(options.env === undefined ? {} : { env: options.env }) });
 }
 
 function dbctl(who: Machine, args: readonly string[], stdin?: string): Promise<Finished> {
