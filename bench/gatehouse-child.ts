@@ -1,0 +1,66 @@
+// Gatehouse as the benchmark measures it: a process of its own running the built daemon from
+// dist/ (the code `gatehouse start` runs), so its CPU time and RSS are its alone. It answers the
+// parent over IPC: its memory after a full garbage collection (node --expose-gc) and its live
+// session count, and it stops cleanly on request so `node --cpu-prof` can write its profile.
+// Run as: node --expose-gc --import tsx bench/gatehouse-child.ts CONFIG.yaml
+import type { ChildReply, ChildRequest } from './gatehouse-process.js';
+
+type DaemonModule = typeof import('../src/daemon.js');
+type LoadModule = typeof import('../src/config/load.js');
+type LoggingModule = typeof import('../src/logging.js');
+
+const dist = new URL('../dist/', import.meta.url);
+const { Daemon } = (await import(new URL('daemon.js', dist).href)) as DaemonModule;
+const { loadConfigFile } = (await import(new URL('config/load.js', dist).href)) as LoadModule;
+const { createLogger } = (await import(new URL('logging.js', dist).href)) as LoggingModule;
+
+const configFile = process.argv[2];
+if (configFile === undefined || process.send === undefined) {
+  console.error('usage: node --expose-gc --import tsx bench/gatehouse-child.ts CONFIG (started by bench/gatehouse-process.ts)');
+  process.exit(2);
+}
+const send = (reply: ChildReply) => process.send?.(reply);
+const config = loadConfigFile(configFile);
+const logger = createLogger(config.log.level);
+const daemon = await Daemon.start({ config, logger });
+let stopping: Promise<void> | undefined;
+
+const stop = () => {
+  stopping ??= daemon.stop().finally(() => process.exit(0));
+  return stopping;
+};
+
+async function collectGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  // Several passes with turns of the event loop between them, so finalizers and weak callbacks run.
+  for (let pass = 0; pass < 3; pass++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+process.on('message', (request: ChildRequest) => {
+  if (request.type === 'stop') {
+    void stop();
+    return;
+  }
+  void collectGarbage().then(() => {
+    const usage = process.memoryUsage();
+    send({
+      type: 'memory',
+      id: request.id,
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      heapTotal: usage.heapTotal,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+      sessions: daemon.activeSessionCount,
+    });
+  });
+});
+// The parent is gone (crashed or interrupted): do not outlive it.
+process.on('disconnect', () => void stop());
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+send({ type: 'ready', port: daemon.postgresAddress.port, gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function' });
