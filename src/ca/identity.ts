@@ -28,14 +28,21 @@ const TAG_EXTENSIONS = 0xa3;
 
 const HOW_TO_GET_ONE = 'ask a Gatehouse administrator for one ("gatehouse certs issue")';
 
-export function identityFromCertificate(der: Buffer): Identity {
-  if (!Buffer.isBuffer(der) || der.length === 0) throw notGatehouse('no client certificate was presented');
+/** `der`, or the certificate TLS already parsed (getPeerX509Certificate), which saves parsing it again. */
+export function identityFromCertificate(presented: Buffer | X509Certificate | undefined): Identity {
+  if (presented === undefined) throw notGatehouse('no client certificate was presented');
   let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(der);
-  } catch {
-    throw notGatehouse('it cannot be parsed');
+  if (presented instanceof X509Certificate) certificate = presented;
+  else {
+    if (!Buffer.isBuffer(presented) || presented.length === 0) throw notGatehouse('no client certificate was presented');
+    try {
+      certificate = new X509Certificate(presented);
+    } catch {
+      throw notGatehouse('it cannot be parsed');
+    }
   }
+  // The bytes as presented are walked, not OpenSSL's re-encoding: PEM text or trailing bytes are refused.
+  const der = presented instanceof X509Certificate ? certificate.raw : presented;
   let user: string;
   let route: RouteToDatabase | undefined;
   try {

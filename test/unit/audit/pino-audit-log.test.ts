@@ -287,5 +287,18 @@ describe('PinoAuditLog.close', () => {
       expect(queries.sort()).toEqual(Array.from({ length: 200 }, (_, i) => `SELECT ${i}`).sort());
       expect(lines.every((line) => line.session_id === 'f3c1a9e2')).toBe(true);
     });
+
+    it('writes a lone line within a moment, without waiting for the buffer to fill or for close()', async () => {
+      const file = join(temp.path, 'audit.jsonl');
+      const audit = new PinoAuditLog({ output: file, log_query_parameters: true });
+      try {
+        await expect.poll(() => existsSync(file)).toBe(true);
+        audit.session(CONTEXT).started('u');
+        // Far below the buffer size: only the periodic flush writes it.
+        await expect.poll(() => readFileSync(file, 'utf8'), { timeout: 5_000 }).toContain('"event":"session.start"');
+      } finally {
+        await audit.close();
+      }
+    });
   });
 });

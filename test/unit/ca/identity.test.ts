@@ -82,6 +82,13 @@ describe('identityFromCertificate', () => {
     expect(identity.notAfter.getTime() - identity.notBefore.getTime()).toBeGreaterThanOrEqual(HOUR);
   });
 
+  it('reads the X509Certificate TLS already parsed the same as its DER', () => {
+    const issued = userCa.issueClientCertificate({ user: 'alice', route: { database: 'local', dbUser: 'postgres' }, ttlMs: HOUR });
+    const certificate = new X509Certificate(issued.certPem);
+    expect(identityFromCertificate(certificate)).toEqual(identityFromCertificate(certificate.raw));
+    expect(refusal(undefined as unknown as Buffer).message).toMatch(/no client certificate was presented/);
+  });
+
   it('reads a route with only the database, and with only one optional field', () => {
     const only = userCa.issueClientCertificate({ user: 'bob', route: { database: 'warehouse' }, ttlMs: HOUR });
     expect(identityFromCertificate(der(only.certPem)).route).toEqual({ database: 'warehouse' });
