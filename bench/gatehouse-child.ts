@@ -23,7 +23,7 @@ const send = (reply: ChildReply) => process.send?.(reply);
 const config = loadConfigFile(configFile);
 const logger = createLogger(config.log.level);
 const daemon = await Daemon.start({ config, logger });
-let stopping: Promise<void> | undefined;
+let stopping: Promise<unknown> | undefined;
 
 const stop = () => {
   stopping ??= daemon.stop().finally(() => process.exit(0));

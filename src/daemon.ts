@@ -20,6 +20,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedde
 import { CancelForwarder } from './proxy/cancel-forwarder.js';
 import { CancelKeys } from './proxy/cancel-keys.js';
 import { PostgresListener } from './proxy/postgres-listener.js';
+import { SessionAdmission } from './proxy/session-admission.js';
 import { TlsAcceptor } from './proxy/tls-acceptor.js';
 import { UpstreamDialer } from './proxy/upstream-connector.js';
 import { ConfiguredTargets, type UpstreamTarget } from './proxy/upstream-targets.js';
@@ -39,6 +40,13 @@ export interface DaemonOptions {
   readonly aws?: AwsOptions;
 }
 
+export interface StopOptions {
+  /** How long running sessions may go on by themselves before they are ended; default 0 (at once). */
+  readonly graceMs?: number;
+  /** Aborting it ends the grace period at once (a second SIGTERM). */
+  readonly interrupt?: AbortSignal;
+}
+
 export class Daemon {
   private constructor(
     /** yaml: gatehouse.yaml as loaded (or set); current: it plus the users file, what every check reads. */
@@ -54,6 +62,7 @@ export class Daemon {
     private readonly logger: Logger,
     private readonly directory: UserDirectory,
     private readonly awsDatabases: AwsDatabases,
+    private readonly admission: SessionAdmission,
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -75,6 +84,7 @@ export class Daemon {
       }
       const dialer = new UpstreamDialer();
       // Databases with an aws block get their address and a minted password per session from AWS.
+      const admission = new SessionAdmission();
       const awsDatabases = createAwsDatabases({ logger, connectTimeoutMs: () => configuration.current.proxy.connect_timeout_ms, aws: options.aws });
       const listener = new PostgresListener(
         {
@@ -92,6 +102,7 @@ export class Daemon {
           saltedPasswords: new LruSaltedPasswordCache(),
           audit,
           logger,
+          admission,
         },
         logger,
       );
@@ -129,7 +140,7 @@ export class Daemon {
         throw error;
       }
       state.ready = true;
-      const daemon = new Daemon(configuration, authorities, listener, address, web, webAddress, state, embedded, audit, logger, directory, awsDatabases);
+      const daemon = new Daemon(configuration, authorities, listener, address, web, webAddress, state, embedded, audit, logger, directory, awsDatabases, admission);
       logger.info({ addr: `${address.address}:${address.port}`, web_addr: `${webAddress.address}:${webAddress.port}` }, 'listeners ready');
       return daemon;
     } catch (error) {
@@ -153,9 +164,22 @@ export class Daemon {
     return this.listener.activeSessions.size;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Drains and stops: readiness fails and new sessions are refused (57P01) at once; running sessions
+   * get `graceMs` to end by themselves, then the rest are ended with 57P01. `drained` is true when
+   * no session had to be ended.
+   */
+  async stop(options: StopOptions = {}): Promise<{ drained: boolean }> {
     // Readiness fails first, so a load balancer stops sending new clients.
     this.state.ready = false;
+    // The listener stays open meanwhile, so that a new client hears why rather than a refused connect.
+    this.admission.startDraining();
+    const graceMs = options.graceMs ?? 0;
+    if (graceMs > 0 && this.admission.admitted > 0) {
+      this.logger.info({ sessions: this.admission.admitted, grace_ms: graceMs }, 'shutting down: waiting for running sessions to end');
+    }
+    const drained = await this.admission.whenEmpty(graceMs, options.interrupt);
+    if (!drained) this.logger.info({ sessions: this.admission.admitted }, 'shutting down: ending the remaining sessions');
     // server.close() resolves only once every connection is gone: end the sessions meanwhile.
     const closed = this.listener.close();
     const shuttingDown = new GatehouseError(ErrorCodes.SHUTTING_DOWN, 'Gatehouse is shutting down', {
@@ -169,7 +193,8 @@ export class Daemon {
     this.awsDatabases.close();
     await Promise.all([...this.embedded.values()].map((database) => database.stop()));
     await this.audit.close();
-    this.logger.info('gatehouse stopped');
+    this.logger.info({ drained }, 'gatehouse stopped');
+    return { drained };
   }
 }
 

@@ -9,6 +9,10 @@ export const ErrorCodes = {
   STARTUP_TIMEOUT: 'GH_ERR_STARTUP_TIMEOUT',
   TLS_REQUIRED: 'GH_ERR_TLS_REQUIRED',
   UNSUPPORTED_PROTOCOL: 'GH_ERR_UNSUPPORTED_PROTOCOL',
+  /** A malformed PROXY protocol header, or none where proxy.proxy_protocol is on. */
+  PROXY_PROTOCOL: 'GH_ERR_PROXY_PROTOCOL',
+  /** A PROXY protocol header from a peer outside proxy.proxy_protocol_trusted_cidrs. */
+  PROXY_PROTOCOL_UNTRUSTED: 'GH_ERR_PROXY_PROTOCOL_UNTRUSTED',
   CERT_INVALID: 'GH_ERR_CERT_INVALID',
   CERT_EXPIRED: 'GH_ERR_CERT_EXPIRED',
   ACCESS_DENIED: 'GH_ERR_ACCESS_DENIED',
@@ -39,6 +43,10 @@ export const ErrorCodes = {
   CA_INVALID: 'GH_ERR_CA_INVALID',
   KEY_PERMISSIONS: 'GH_ERR_KEY_PERMISSIONS',
   SHUTTING_DOWN: 'GH_ERR_SHUTTING_DOWN',
+  /** proxy.max_connections or a role's max_connections is reached. */
+  TOO_MANY_CONNECTIONS: 'GH_ERR_TOO_MANY_CONNECTIONS',
+  /** A session saw no bytes either way for client_idle_timeout. */
+  IDLE_TIMEOUT: 'GH_ERR_IDLE_TIMEOUT',
   // The web API's answers (HTTP status + these codes in the JSON error body).
   LOGIN_FAILED: 'GH_ERR_LOGIN_FAILED',
   TOTP_REQUIRED: 'GH_ERR_TOTP_REQUIRED',
@@ -64,6 +72,7 @@ export const SqlState = {
   FEATURE_NOT_SUPPORTED: '0A000',
   TOO_MANY_CONNECTIONS: '53300',
   ADMIN_SHUTDOWN: '57P01',
+  IDLE_SESSION_TIMEOUT: '57P05',
   INVALID_CATALOG_NAME: '3D000',
   INTERNAL_ERROR: 'XX000',
 } as const;

@@ -1,5 +1,6 @@
 // `gatehouse start`: validate the config, create the CAs on first start, run the daemon until a
-// signal, and tell the person at the terminal exactly what to run next.
+// signal, and tell the person at the terminal exactly what to run next. SIGTERM/SIGINT drain:
+// running sessions get proxy.shutdown_grace to end (exit 0), then are ended (exit 143).
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import type { GatehouseConfig } from '../config/types.js';
@@ -30,9 +31,18 @@ export function registerStartCommand(program: Command): void {
       }
       process.stdout.write(nextSteps(daemon.config, daemon, options.config));
       await waitForStopSignal();
-      await daemon.stop();
+      // A second SIGTERM or SIGINT while draining ends the grace period at once.
+      const interrupt = new AbortController();
+      const stopNow = () => interrupt.abort();
+      process.on('SIGINT', stopNow);
+      process.on('SIGTERM', stopNow);
+      const { drained } = await daemon.stop({ graceMs: daemon.config.proxy.shutdown_grace_ms, interrupt: interrupt.signal });
+      // 143 (128 + SIGTERM) tells an orchestrator that sessions were cut off rather than drained.
+      process.exitCode = drained ? 0 : EXIT_SESSIONS_CUT_OFF;
     });
 }
+
+const EXIT_SESSIONS_CUT_OFF = 143;
 
 function waitForStopSignal(): Promise<void> {
   return new Promise((resolve) => {

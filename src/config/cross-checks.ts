@@ -23,6 +23,7 @@ export function crossFieldIssues(raw: unknown, sourceMap: SourceMap): LocatedIss
     ...databaseKinds(raw),
     ...passwordSources(raw),
     ...awsBlocks(raw),
+    ...proxyProtocolTrust(raw),
   ];
 }
 
@@ -175,6 +176,19 @@ function awsBlocks(raw: Raw): LocatedIssue[] {
     }
   }
   return issues;
+}
+
+/** A PROXY header is believed only from listed load balancers, so turning it on needs the list. */
+function proxyProtocolTrust(raw: Raw): LocatedIssue[] {
+  const proxy = raw.proxy;
+  if (!isRecord(proxy) || (proxy.proxy_protocol !== 'on' && proxy.proxy_protocol !== 'optional')) return [];
+  const cidrs = proxy.proxy_protocol_trusted_cidrs;
+  if (Array.isArray(cidrs) && cidrs.length > 0) return [];
+  const because = `proxy.proxy_protocol is ${proxy.proxy_protocol}`;
+  const advice = 'list the address ranges of the load balancers in front of Gatehouse (e.g. [10.0.0.0/16]); headers from anyone else are refused';
+  return cidrs === undefined
+    ? [{ path: ['proxy', 'proxy_protocol'], anchor: 'value', message: `needs proxy.proxy_protocol_trusted_cidrs: ${advice}` }]
+    : [{ path: ['proxy', 'proxy_protocol_trusted_cidrs'], anchor: 'value', message: `must not be empty because ${because}: ${advice}` }];
 }
 
 function isRecord(value: unknown): value is Raw {

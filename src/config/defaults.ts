@@ -9,6 +9,14 @@ export const DEFAULT_STARTUP_TIMEOUT = '10s';
 export const DEFAULT_CONNECT_TIMEOUT = '10s';
 export const DEFAULT_LOGIN_MAX_FAILURES = 5;
 export const DEFAULT_LOGIN_LOCKOUT = '5m';
+export const DEFAULT_SHUTDOWN_GRACE = '30s';
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** The most max_connections can say (proxy-wide or per role); far beyond what one process serves. */
+export const MAX_MAX_CONNECTIONS = 1_000_000;
+/** Off: a session may sit idle as long as its certificate lives. */
+export const DEFAULT_CLIENT_IDLE_TIMEOUT = '0';
+/** Below the 350 s idle timeout of AWS NLBs and the 4-10 min of most other load balancers. */
+export const DEFAULT_TCP_KEEPALIVE = '60s';
 /** The port a database uri means when it names none. */
 export const DEFAULT_POSTGRES_PORT = 5432;
 

@@ -7,16 +7,21 @@ import { z } from 'zod';
 import { parseHostPort } from './address.js';
 import {
   DEFAULT_AWS_CREDENTIAL_DURATION,
+  DEFAULT_CLIENT_IDLE_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DATA_DIR,
   DEFAULT_LOGIN_LOCKOUT,
   DEFAULT_LOGIN_MAX_FAILURES,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_POSTGRES_LISTEN_ADDR,
   DEFAULT_POSTGRES_PORT,
   DEFAULT_PUBLIC_ADDR,
+  DEFAULT_SHUTDOWN_GRACE,
   DEFAULT_STARTUP_TIMEOUT,
+  DEFAULT_TCP_KEEPALIVE,
   DEFAULT_WEB_LISTEN_ADDR,
   MAX_AWS_CREDENTIAL_DURATION_MS,
+  MAX_MAX_CONNECTIONS,
   MAX_SESSION_TTL_MS,
   MAX_TIMEOUT_MS,
   MIN_AWS_CREDENTIAL_DURATION_MS,
@@ -24,6 +29,7 @@ import {
 } from './defaults.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseTraitValue } from '../rbac/traits.js';
+import { parseCidr } from '../proxy/cidr.js';
 import type { GatehouseConfig, ProxyConfig } from './types.js';
 import { describeValue } from './zod-issues.js';
 
@@ -71,6 +77,11 @@ function duration(minMs: number, maxMs: number) {
   });
 }
 
+/** A duration where 0 means off; a bare 0 (a YAML number) is accepted as well as "0" or "0s". */
+function durationOrOff() {
+  return z.preprocess((value) => (value === 0 ? '0' : value), duration(0, MAX_TIMEOUT_MS));
+}
+
 function timeout(defaultText: string) {
   return duration(1, MAX_TIMEOUT_MS).prefault(defaultText);
 }
@@ -104,6 +115,13 @@ const labelSelector = z.record(z.string(), labelValues).superRefine(
   { when: () => true },
 );
 
+/** max_connections, proxy-wide or per role. */
+const connectionLimit = z
+  .number()
+  .refine((value) => Number.isInteger(value) && value >= 1 && value <= MAX_MAX_CONNECTIONS, {
+    error: `must be a whole number from 1 to ${MAX_MAX_CONNECTIONS}`,
+  });
+
 const conditions = z
   .strictObject({
     db_labels: labelSelector.optional(),
@@ -111,6 +129,15 @@ const conditions = z
     db_names: z.array(conditionValue).optional(),
   })
   .prefault({});
+
+/** One of proxy.proxy_protocol_trusted_cidrs: 10.0.0.0/8, 2001:db8::/32, or one address. */
+const cidrBlock = z.string().superRefine((value, ctx) => {
+  try {
+    parseCidr(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 function proxySchema(context: SchemaContext) {
   return z
@@ -123,11 +150,18 @@ function proxySchema(context: SchemaContext) {
       startup_timeout: timeout(DEFAULT_STARTUP_TIMEOUT),
       connect_timeout: timeout(DEFAULT_CONNECT_TIMEOUT),
       users_file: absolutePath(context).optional(),
+      proxy_protocol: z.enum(['off', 'on', 'optional']).default('off'),
+      proxy_protocol_trusted_cidrs: z.array(cidrBlock).default([]),
       login_max_failures: z
         .number()
         .refine((value) => Number.isInteger(value) && value >= 1 && value <= 1000, { error: 'must be a whole number from 1 to 1000' })
         .default(DEFAULT_LOGIN_MAX_FAILURES),
       login_lockout: duration(1000, MAX_TIMEOUT_MS).prefault(DEFAULT_LOGIN_LOCKOUT),
+      shutdown_grace: durationOrOff().prefault(DEFAULT_SHUTDOWN_GRACE),
+      max_connections: connectionLimit.default(DEFAULT_MAX_CONNECTIONS),
+      client_idle_timeout: durationOrOff().prefault(DEFAULT_CLIENT_IDLE_TIMEOUT),
+      disconnect_expired_cert: z.boolean().default(true),
+      tcp_keepalive: durationOrOff().prefault(DEFAULT_TCP_KEEPALIVE),
     })
     .prefault({})
     .transform((proxy) => ({
@@ -139,8 +173,15 @@ function proxySchema(context: SchemaContext) {
       startup_timeout_ms: proxy.startup_timeout,
       connect_timeout_ms: proxy.connect_timeout,
       users_file: proxy.users_file ?? path.join(proxy.data_dir, 'users.yaml'),
+      proxy_protocol: proxy.proxy_protocol,
+      proxy_protocol_trusted_cidrs: proxy.proxy_protocol_trusted_cidrs,
       login_max_failures: proxy.login_max_failures,
       login_lockout_ms: proxy.login_lockout,
+      shutdown_grace_ms: proxy.shutdown_grace,
+      max_connections: proxy.max_connections,
+      client_idle_timeout_ms: proxy.client_idle_timeout,
+      disconnect_expired_cert: proxy.disconnect_expired_cert,
+      tcp_keepalive_ms: proxy.tcp_keepalive,
     }));
 }
 
@@ -252,9 +293,17 @@ const roleSchema = z.strictObject({
   allow: conditions,
   deny: conditions,
   options: z
-    .strictObject({ max_session_ttl: duration(MIN_SESSION_TTL_MS, MAX_SESSION_TTL_MS).prefault(formatDuration(MAX_SESSION_TTL_MS)) })
+    .strictObject({
+      max_session_ttl: duration(MIN_SESSION_TTL_MS, MAX_SESSION_TTL_MS).prefault(formatDuration(MAX_SESSION_TTL_MS)),
+      max_connections: connectionLimit.optional(),
+      client_idle_timeout: durationOrOff().optional(),
+    })
     .prefault({})
-    .transform((options) => ({ max_session_ttl_ms: options.max_session_ttl })),
+    .transform((options) => ({
+      max_session_ttl_ms: options.max_session_ttl,
+      ...(options.max_connections === undefined ? {} : { max_connections: options.max_connections }),
+      ...(options.client_idle_timeout === undefined ? {} : { client_idle_timeout_ms: options.client_idle_timeout }),
+    })),
 });
 
 const userSchema = z.strictObject({

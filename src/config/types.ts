@@ -4,6 +4,7 @@
 
 export type TlsMode = 'verify-full' | 'verify-ca' | 'insecure';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type ProxyProtocolMode = 'off' | 'on' | 'optional';
 
 export interface ProxyConfig {
   /** host:port of the Postgres wire-protocol listener. */
@@ -22,10 +23,24 @@ export interface ProxyConfig {
   readonly connect_timeout_ms: number;
   /** Absolute path of the users file `gatehouse users` writes (default: <data_dir>/users.yaml). */
   readonly users_file: string;
+  /** Whether the Postgres listener reads a PROXY protocol header (v1 or v2) first: off, on (required) or optional. */
+  readonly proxy_protocol: ProxyProtocolMode;
+  /** CIDR blocks of the load balancers whose PROXY headers are believed; non-empty unless proxy_protocol is off. */
+  readonly proxy_protocol_trusted_cidrs: readonly string[];
   /** Failed logins per user, and per client address, before further attempts are refused for a while. */
   readonly login_max_failures: number;
   /** How long failures are remembered, and how long logins stay refused once there are too many. */
   readonly login_lockout_ms: number;
+  /** On SIGTERM, how long running sessions may go on before they are ended (0: end them at once). */
+  readonly shutdown_grace_ms: number;
+  /** Most sessions the whole proxy serves at once; one more is refused with 53300. */
+  readonly max_connections: number;
+  /** End a session after this long with no bytes either way (0: never); a role may set its own. */
+  readonly client_idle_timeout_ms: number;
+  /** End a session when the client certificate it was opened with expires. */
+  readonly disconnect_expired_cert: boolean;
+  /** TCP keepalive idle time on client and database sockets (0: off). */
+  readonly tcp_keepalive_ms: number;
 }
 
 export interface LogConfig {
@@ -117,6 +132,10 @@ export interface RoleConditions {
 export interface RoleOptions {
   /** Longest certificate a user of this role can get, in milliseconds. */
   readonly max_session_ttl_ms: number;
+  /** Most sessions one user of this role may hold at once; the smallest among the user's roles applies. */
+  readonly max_connections?: number;
+  /** Idle timeout for this role's users; the smallest non-zero among the user's roles replaces the proxy's. */
+  readonly client_idle_timeout_ms?: number;
 }
 
 export interface RoleConfig {

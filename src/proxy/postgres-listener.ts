@@ -12,7 +12,7 @@ export class PostgresListener {
     private readonly deps: SessionDependencies,
     private readonly logger: Logger,
   ) {
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (error) => this.logger.error({ err: error }, 'postgres listener error'));
   }
 
@@ -36,6 +36,9 @@ export class PostgresListener {
   }
 
   private accept(socket: net.Socket): void {
+    // Per socket rather than per server so that a changed proxy.tcp_keepalive applies to new clients.
+    const keepAliveMs = this.deps.config().proxy.tcp_keepalive_ms;
+    if (keepAliveMs > 0) socket.setKeepAlive(true, keepAliveMs);
     const session = new Session(socket, this.deps);
     this.sessions.add(session);
     session

@@ -20,6 +20,8 @@ export interface RelayResult {
 }
 
 export class Relay {
+  /** Set whenever bytes move either way; SessionWatch reads and clears it (a flag, not a timer, per chunk). */
+  sawTraffic = false;
   private bytesFromClient = 0;
   private bytesToClient = 0;
   private terminated = false;
@@ -47,6 +49,7 @@ export class Relay {
 
       server.on('data', (chunk: Buffer) => {
         this.bytesToClient += chunk.length;
+        this.sawTraffic = true;
         if (!client.write(chunk)) server.pause();
       });
       client.on('drain', () => server.resume());
@@ -92,6 +95,7 @@ export class Relay {
       return;
     }
     this.bytesFromClient += chunk.length;
+    this.sawTraffic = true;
     if (!this.server.write(chunk)) this.client.pause();
   }
 

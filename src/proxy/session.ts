@@ -17,10 +17,13 @@ import { decide } from '../rbac/decide.js';
 import { CancelForwarder } from './cancel-forwarder.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { ClientHandshake, type ClientHello } from './client-handshake.js';
+import { proxyProtocolPolicy } from './proxy-header.js';
 import { ClientClosedError } from './startup-reader.js';
 import { clientErrorFor } from './client-errors.js';
 import { QueryAuditor } from './query-audit.js';
 import { Relay, type RelayResult } from './relay.js';
+import type { SessionAdmission } from './session-admission.js';
+import { SessionWatch, idleTimeoutMsFor } from './session-watch.js';
 import type { TlsAcceptor } from './tls-acceptor.js';
 import type { UpstreamDialer } from './upstream-connector.js';
 import { loginUpstream, type UpstreamSession } from './upstream-login.js';
@@ -38,6 +41,8 @@ export interface SessionDependencies {
   readonly saltedPasswords: SaltedPasswordCache;
   readonly audit: AuditLog;
   readonly logger: Logger;
+  /** Refuses sessions while draining and past max_connections; counts the admitted ones. */
+  readonly admission: SessionAdmission;
 }
 
 interface Route {
@@ -51,7 +56,8 @@ const ROUTE_PARAMETERS = new Set(['user', 'database']);
 
 export class Session {
   readonly id = randomUUID();
-  readonly clientAddress: string;
+  /** The client's address: the socket's, or the real client's from a trusted PROXY protocol header. */
+  clientAddress: string;
   private readonly startedAt = Date.now();
   private identity: Identity | undefined;
   private route: Route | undefined;
@@ -76,15 +82,24 @@ export class Session {
   }
 
   async run(): Promise<void> {
-    const handshake = new ClientHandshake(this.raw, this.deps.acceptor);
+    const handshake = new ClientHandshake(this.raw, this.deps.acceptor, {
+      proxyProtocol: proxyProtocolPolicy(this.deps.config().proxy, this.deps.logger),
+      onProxiedClient: (client) => {
+        this.clientAddress = `${client.address}:${client.port}`;
+      },
+    });
+    let release: (() => void) | undefined;
     try {
       const hello = await this.startup(handshake);
       if (hello.kind === 'cancel') return await this.forwardCancel(hello);
       hello.socket.on('error', () => undefined);
+      this.deps.admission.refuseIfDraining();
       this.identity = this.identify(hello.socket);
       const route = this.resolveRoute(this.identity, hello.parameters);
       this.route = route;
       this.authorize(this.identity, route);
+      // Counted from here: the user is known, and an unauthorized one has had its 28000.
+      release = this.deps.admission.admit(this.identity.user, this.deps.config());
       const credentials = await this.credentialsFor(route);
       const { upstream, target } = await this.connectUpstream(route, credentials, hello.parameters).catch((error: unknown) => {
         this.forgetRefusedCredentials(route, error);
@@ -112,6 +127,8 @@ export class Session {
       }
     } catch (error) {
       this.refuse(handshake, error);
+    } finally {
+      release?.();
     }
   }
 
@@ -216,7 +233,8 @@ export class Session {
     const stopAttempt = () => attempt.abort();
     this.abort.signal.addEventListener('abort', stopAttempt, { once: true });
     const connect = async () => {
-      const socket = await this.deps.dialer.connect({ databaseName: route.database.name, target, timeoutMs }, attempt.signal);
+      const keepAliveMs = this.deps.config().proxy.tcp_keepalive_ms;
+      const socket = await this.deps.dialer.connect({ databaseName: route.database.name, target, timeoutMs, keepAliveMs }, attempt.signal);
       socket.on('error', () => undefined);
       try {
         const upstream = await loginUpstream(socket, {
@@ -270,7 +288,15 @@ export class Session {
       if (record !== undefined) audit.query(record);
     };
     this.relay = new Relay(client, upstream.socket, onFrame);
-    return this.relay.run(pipelined, upstream.rest);
+    const config = this.deps.config();
+    const identity = this.identity;
+    const watch = new SessionWatch(this.relay, {
+      idleTimeoutMs: identity === undefined ? config.proxy.client_idle_timeout_ms : idleTimeoutMsFor(config, identity.user),
+      certificateExpiresAt: config.proxy.disconnect_expired_cert ? identity?.notAfter : undefined,
+    });
+    const relayed = this.relay.run(pipelined, upstream.rest);
+    watch.start();
+    return relayed.finally(() => watch.stop());
   }
 
   private recordEnd(audit: SessionAudit, result: RelayResult): void {

@@ -46,6 +46,24 @@ export class StartupReader {
     }
   }
 
+  /**
+   * The next thing `parse` finds at the front of the buffered bytes (a PROXY protocol header);
+   * `parse` returns null while it needs more bytes and may throw to refuse them.
+   */
+  async take<T>(parse: (buffered: Buffer) => { value: T; consumed: number } | null): Promise<T> {
+    for (;;) {
+      const result = parse(this.buffered);
+      if (result !== null) {
+        this.buffered = this.buffered.subarray(result.consumed);
+        return result.value;
+      }
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve, reject) => {
+        this.waiter = { resolve, reject };
+      });
+    }
+  }
+
   /** Resolves once at least `count` bytes are buffered (so the first byte can be inspected). */
   async waitForBytes(count: number): Promise<void> {
     while (this.buffered.length < count) {

@@ -13,6 +13,7 @@ export interface DialOptions {
   readonly databaseName: string;
   readonly target: UpstreamTarget;
   readonly timeoutMs: number;
+  /** TCP keepalive idle time (proxy.tcp_keepalive); 0: off; default 60 s. */
   readonly keepAliveMs?: number;
 }
 
@@ -115,7 +116,9 @@ function dialTcp(options: DialOptions, signal: AbortSignal): Promise<net.Socket>
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('error');
-      socket.setKeepAlive(true, options.keepAliveMs ?? 60_000);
+      // proxy.tcp_keepalive; 0 turns keepalive off.
+      const keepAliveMs = options.keepAliveMs ?? 60_000;
+      if (keepAliveMs > 0) socket.setKeepAlive(true, keepAliveMs);
       resolve(socket);
     });
   });

@@ -68,7 +68,7 @@ describe('unknown keys', () => {
     ).toEqual([
       'conf/gatehouse.yaml:5:29: databases[0].tls.ca: unknown key "ca" (allowed here: mode, ca_file, server_name)',
       'conf/gatehouse.yaml:8:14: roles[0].allow.db_user: unknown key "db_user"; did you mean "db_users"? (allowed here: db_labels, db_users, db_names)',
-      'conf/gatehouse.yaml:9:16: roles[0].options.ttl: unknown key "ttl" (allowed here: max_session_ttl)',
+      'conf/gatehouse.yaml:9:16: roles[0].options.ttl: unknown key "ttl" (allowed here: max_session_ttl, max_connections, client_idle_timeout)',
     ]);
   });
 });
