@@ -4,12 +4,14 @@
 // extension; without it the certificate is a dbctl identity certificate, good only for the web API
 // (the Postgres listener refuses it). The host CA issues server certificates (the proxy's, the
 // embedded PostgreSQL's). Certificates are built and signed with node-forge; keys come from
-// node:crypto, whose RSA key generation is native.
+// node:crypto, whose key generation is native. The CAs sign with RSA keys; the keys they certify
+// are ECDSA P-256 when Gatehouse generates them, or a client's own RSA or P-256 key (subject-key.ts).
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { badIdentityText, encodeRouteExtension, ROUTE_EXTENSION_OID_CONTENT, type RouteToDatabase } from './route-extension.js';
+import { ACCEPTED_KEYS, generateEcKeyPair, subjectKeyIdentifier, subjectPublicKey, unacceptableKey, type SubjectPublicKey } from './subject-key.js';
 
 const { pki, asn1, md, util } = forge;
 
@@ -25,7 +27,7 @@ export interface ClientCertificateRequest {
   /** The database the certificate opens; absent for an identity certificate (dbctl login), which carries no route extension. */
   route?: RouteToDatabase;
   ttlMs: number;
-  /** The client's own RSA public key (SPKI PEM); without it a key pair is generated and returned. */
+  /** The client's own public key (SPKI PEM): EC P-256, or RSA of 2048 to 8192 bits. Without it a P-256 key pair is generated and returned. */
   publicKeyPem?: string;
 }
 
@@ -47,12 +49,15 @@ export const CA_VALIDITY_MS = 10 * 365 * 24 * 60 * 60 * 1000;
 /** notBefore is set this far in the past so a client whose clock is a little behind still accepts a new certificate. */
 export const CLOCK_SKEW_MS = 60 * 1000;
 export const GATEHOUSE_ORGANIZATION = 'gatehouse';
-const RSA_MODULUS_BITS = 2048;
+/** The CAs' own keys: RSA, whose signatures every handshake verifies cheaply. */
+const CA_RSA_MODULUS_BITS = 2048;
 
 const OID_COMMON_NAME = '2.5.4.3';
 const OID_ORGANIZATION = '2.5.4.10';
 /** forge types valueTagClass as an asn1.Class, but reads it as the string's universal tag. */
 const UTF8_TAG = asn1.Type.UTF8 as unknown as forge.asn1.Class;
+/** subjectPublicKeyInfo's position in the TBSCertificate forge builds (version is always present). */
+const SPKI_FIELD_INDEX = 6;
 
 export class CertificateAuthority {
   private constructor(
@@ -66,7 +71,7 @@ export class CertificateAuthority {
   /** A new self-signed CA with a new 2048-bit RSA key. */
   static create(commonName: string, validityMs: number = CA_VALIDITY_MS, now: () => number = Date.now): CertificateAuthority {
     checkDuration(validityMs, 'validityMs');
-    const keys = generateRsaKeyPair();
+    const keys = generateCaKeyPair();
     const cert = pki.createCertificate();
     cert.publicKey = pki.publicKeyFromPem(keys.publicKeyPem);
     cert.serialNumber = newSerialNumber();
@@ -145,23 +150,23 @@ export class CertificateAuthority {
     }
     checkDuration(request.ttlMs, 'ttlMs');
     let keyPem: string | undefined;
-    let publicKey: forge.pki.rsa.PublicKey;
+    let publicKey: SubjectPublicKey;
     if (request.publicKeyPem === undefined) {
-      const keys = generateRsaKeyPair();
+      const keys = generateEcKeyPair();
       keyPem = keys.privateKeyPem;
-      publicKey = pki.publicKeyFromPem(keys.publicKeyPem) as forge.pki.rsa.PublicKey;
+      publicKey = subjectPublicKey(createPublicKey(keys.publicKeyPem));
     } else {
       publicKey = clientPublicKey(request.publicKeyPem);
     }
     const certPem = this.sign(publicKey, distinguishedName(request.user), request.ttlMs, [
       { name: 'basicConstraints', critical: true, cA: false },
-      { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+      keyUsageFor(publicKey),
       { name: 'extKeyUsage', clientAuth: true },
     ], rawExtensions);
     return { certPem, ...(keyPem === undefined ? {} : { keyPem }), notAfter: new Date(new X509Certificate(certPem).validTo) };
   }
 
-  /** A TLS server certificate for the given names and addresses, with a new key pair. */
+  /** A TLS server certificate for the given names and addresses, with a new ECDSA P-256 key pair. */
   issueServerCertificate(request: ServerCertificateRequest): KeyPairPem {
     checkDuration(request.ttlMs, 'ttlMs');
     const altNames: Array<{ type: number; value?: string; ip?: string }> = [];
@@ -174,14 +179,15 @@ export class CertificateAuthority {
       altNames.push({ type: 7, ip });
     }
     if (altNames.length === 0) throw new RangeError('a server certificate needs at least one DNS name or IP address');
-    const keys = generateRsaKeyPair();
+    const keys = generateEcKeyPair();
+    const publicKey = subjectPublicKey(createPublicKey(keys.publicKeyPem));
     const subject: forge.pki.CertificateField[] = [
       { type: OID_ORGANIZATION, value: GATEHOUSE_ORGANIZATION, valueTagClass: UTF8_TAG },
       { type: OID_COMMON_NAME, value: request.commonName, valueTagClass: UTF8_TAG },
     ];
-    const certPem = this.sign(pki.publicKeyFromPem(keys.publicKeyPem) as forge.pki.rsa.PublicKey, subject, request.ttlMs, [
+    const certPem = this.sign(publicKey, subject, request.ttlMs, [
       { name: 'basicConstraints', critical: true, cA: false },
-      { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+      keyUsageFor(publicKey),
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames },
     ]);
@@ -191,10 +197,11 @@ export class CertificateAuthority {
   /**
    * Builds, signs and double-checks (with OpenSSL, through node:crypto) one certificate.
    * `rawExtensions` are added as DER because forge cannot encode an OID arc above 2^32, and the
-   * route extension's UUID arc is 128 bits; they are always non-critical.
+   * route extension's UUID arc is 128 bits; they are always non-critical. The subject's key goes
+   * in as DER too, because forge can encode only RSA keys (see replaceSubjectPublicKeyInfo).
    */
   private sign(
-    publicKey: forge.pki.rsa.PublicKey,
+    publicKey: SubjectPublicKey,
     subject: forge.pki.CertificateField[],
     ttlMs: number,
     extensions: object[],
@@ -206,18 +213,21 @@ export class CertificateAuthority {
       throw caInvalid(`CA "${subjectOf(this.x509)}" expired on ${this.notAfter.toISOString()}; create a new one (move its files away and run "gatehouse ca init")`);
     }
     const cert = pki.createCertificate();
-    cert.publicKey = publicKey;
+    // A stand-in that forge can encode; replaceSubjectPublicKeyInfo swaps in the real key below.
+    cert.publicKey = this.cert.publicKey;
     cert.serialNumber = newSerialNumber();
     setValidity(cert, now, Math.min(now + ttlMs, caNotAfter));
     cert.setSubject(subject);
     cert.setIssuer(this.cert.subject.attributes.map(reencodableAttribute));
     cert.setExtensions([
       ...extensions,
-      { name: 'subjectKeyIdentifier' },
+      // Given as a value, so forge does not derive it from the stand-in key.
+      { name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, subjectKeyIdentifier(publicKey.spkiDer).toString('binary')) },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.keyIdentifier() },
     ]);
     cert.signatureOid = cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption as string;
     const tbs = (pki as unknown as ForgeTbs).getTBSCertificate(cert);
+    replaceSubjectPublicKeyInfo(tbs, pki.publicKeyToAsn1(cert.publicKey), publicKey.spkiDer);
     appendRawExtensions(tbs, rawExtensions);
     const digest = md.sha256.create();
     digest.update(asn1.toDer(tbs).getBytes());
@@ -228,6 +238,9 @@ export class CertificateAuthority {
     const issued = new X509Certificate(certPem);
     if (!issued.checkIssued(this.x509) || !issued.verify(this.x509.publicKey)) {
       throw caInvalid(`a certificate signed by CA "${subjectOf(this.x509)}" does not verify against it`);
+    }
+    if (!issued.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.spkiDer)) {
+      throw new Error(`a certificate signed by CA "${subjectOf(this.x509)}" does not carry the key it was issued for`);
     }
     return certPem;
   }
@@ -245,11 +258,30 @@ interface ForgeTbs {
   getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
 }
 
+/** forge's fromDer takes an options object; its type definitions know only the boolean `strict`. */
+type FromDerWithOptions = (bytes: string, options: { decodeBitStrings: boolean }) => forge.asn1.Asn1;
+
 interface RawExtension {
   /** Content octets of the extension's OID. */
   readonly oidContent: Uint8Array;
   /** DER of the extension's value (what goes inside extnValue's OCTET STRING). */
   readonly value: Uint8Array;
+}
+
+/**
+ * Puts the subject's SubjectPublicKeyInfo (DER from node:crypto, any key type) where forge wrote
+ * the stand-in's. It is the seventh field of the TBSCertificate (after version, serial, signature
+ * algorithm, issuer, validity and subject); the check that forge's encoding of the stand-in is
+ * there makes a change in forge's layout fail loudly instead of certifying the wrong key.
+ */
+function replaceSubjectPublicKeyInfo(tbs: forge.asn1.Asn1, standIn: forge.asn1.Asn1, spkiDer: Buffer): void {
+  const fields = tbs.value as forge.asn1.Asn1[];
+  const field = fields[SPKI_FIELD_INDEX];
+  if (field === undefined || asn1.toDer(field).getBytes() !== asn1.toDer(standIn).getBytes()) {
+    throw new Error('forge did not put the subjectPublicKeyInfo where expected');
+  }
+  // decodeBitStrings off: the key's BIT STRING is kept as bytes, never guessed to be nested DER.
+  fields[SPKI_FIELD_INDEX] = (asn1.fromDer as unknown as FromDerWithOptions)(spkiDer.toString('binary'), { decodeBitStrings: false });
 }
 
 /** Adds non-critical extensions to the [3] extensions field that forge put at the end of the TBSCertificate. */
@@ -271,27 +303,35 @@ function appendRawExtensions(tbs: forge.asn1.Asn1, rawExtensions: readonly RawEx
   }
 }
 
-function generateRsaKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
+function generateCaKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: RSA_MODULUS_BITS,
+    modulusLength: CA_RSA_MODULUS_BITS,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   return { publicKeyPem: publicKey, privateKeyPem: privateKey };
 }
 
-/** A client's own public key, accepted only when it is RSA of at least 2048 bits (forge signs and encodes RSA only). */
-function clientPublicKey(pem: string): forge.pki.rsa.PublicKey {
+/** A client's own public key, accepted when it is EC P-256 or RSA of 2048 to 8192 bits. */
+function clientPublicKey(pem: string): SubjectPublicKey {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
   } catch (error) {
     throw badRequest(`the public key cannot be parsed: ${messageOf(error)}`);
   }
-  if (key.asymmetricKeyType !== 'rsa') throw badRequest(`the public key is ${key.asymmetricKeyType ?? 'of an unknown type'}; Gatehouse certificates need an RSA key`);
-  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (bits < RSA_MODULUS_BITS) throw badRequest(`the RSA public key has ${bits} bits; at least ${RSA_MODULUS_BITS} are needed`);
-  return pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
+  const problem = unacceptableKey(key);
+  if (problem !== undefined) throw badRequest(`the public key is ${problem}; Gatehouse certifies ${ACCEPTED_KEYS}`);
+  return subjectPublicKey(key);
+}
+
+/**
+ * digitalSignature is all a TLS key does with ECDHE key exchange; an RSA key also keeps
+ * keyEncipherment, as Gatehouse's RSA certificates always had it. An EC key cannot encipher, and
+ * RFC 5480 forbids saying so.
+ */
+function keyUsageFor(key: SubjectPublicKey): object {
+  return { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: key.type === 'rsa' };
 }
 
 /** O=gatehouse, CN=<name>, as UTF8Strings so any user name survives. */

@@ -14,7 +14,7 @@ import { checkRouteDefaults } from '../rbac/route-defaults.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
 import { ApiError } from './api-errors.js';
 import type { CallerIdentity } from './client-identity.js';
-import { clientRsaPublicKey } from './public-key.js';
+import { clientPublicKey } from './public-key.js';
 import { certificateText, onlyFields, optionalString, requiredString } from './request-fields.js';
 import type { ApiReply, ApiRequest, ApiRoute } from './web-server.js';
 
@@ -43,7 +43,7 @@ function issueDatabaseCertificate(options: DbCertEndpointOptions, request: ApiRe
   const dbNameText = optionalString(body, 'db_name');
   const dbUser = dbUserText === undefined ? undefined : certificateText('db_user', dbUserText);
   const dbName = dbNameText === undefined ? undefined : certificateText('db_name', dbNameText);
-  const publicKeyPem = clientRsaPublicKey('public_key_pem', requiredString(body, 'public_key_pem'));
+  const publicKeyPem = clientPublicKey('public_key_pem', requiredString(body, 'public_key_pem'));
 
   const config = options.config();
   const user = caller.user.name;

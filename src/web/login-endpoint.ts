@@ -10,7 +10,7 @@ import { ErrorCodes } from '../errors.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
 import { LOGIN_FAILED_MESSAGE, type LoginOutcome, type LoginRequest } from '../users/password-login.js';
 import { ApiError } from './api-errors.js';
-import { clientRsaPublicKey } from './public-key.js';
+import { clientPublicKey } from './public-key.js';
 import { certificateText, onlyFields, optionalString, requiredString } from './request-fields.js';
 import type { ApiReply, ApiRequest, ApiRoute } from './web-server.js';
 
@@ -37,7 +37,7 @@ async function login(options: LoginEndpointOptions, request: ApiRequest): Promis
   const password = requiredString(body, 'password', { allowEmpty: true });
   const totpCode = optionalString(body, 'totp_code');
   // Checked before the password, so a malformed key never costs the user a throttled attempt.
-  const publicKeyPem = clientRsaPublicKey('public_key_pem', requiredString(body, 'public_key_pem'));
+  const publicKeyPem = clientPublicKey('public_key_pem', requiredString(body, 'public_key_pem'));
 
   const outcome = await options.login.login({ user, password, clientAddress: request.clientAddress, ...(totpCode === undefined ? {} : { totpCode }) });
   if (!outcome.ok) {

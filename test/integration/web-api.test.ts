@@ -59,8 +59,9 @@ let keyA: KeyPair;
 let keyB: KeyPair;
 let storedUsers: StoredUser[];
 
-function newKeyPair(): KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** dbctl's keys are EC P-256; a client may also bring RSA. keyA (identity) is RSA, keyB (database certificates) EC. */
+function newKeyPair(type: 'rsa' | 'ec'): KeyPair {
+  const { publicKey, privateKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
@@ -73,8 +74,8 @@ async function stored(name: string, fields: Partial<StoredUser>): Promise<Stored
 beforeAll(async () => {
   db = await startTestPostgres();
   process.env.GH_TEST_WEBAPI_PASSWORD = db.superuserPassword;
-  keyA = newKeyPair();
-  keyB = newKeyPair();
+  keyA = newKeyPair('rsa');
+  keyB = newKeyPair('ec');
   storedUsers = [
     await stored('alice', {}),
     await stored('bob', { totp_secret: TOTP_SECRET }),
@@ -301,9 +302,9 @@ describe('POST /v1/login', () => {
   });
 
   it('refuses public keys it cannot sign, and says why', async () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const cases: Array<[unknown, RegExp]> = [
-      [ec, /key of type ec; Gatehouse certificates need an RSA key/],
+      [p384, /holds an EC key on curve P-384; Gatehouse certifies an EC P-256 key or an RSA key of 2048 to 8192 bits/],
       [keyA.privateKeyPem, /holds a private key; send only the public key/],
       ['not a key', /is not a PEM public key/],
       [42, /"public_key_pem" must be a string/],

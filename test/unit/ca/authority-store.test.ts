@@ -1,7 +1,8 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import forge from 'node-forge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUTHORITY_FILES, initAuthorities, loadAuthorities, publicHost } from '../../../src/ca/authority-store.js';
 import { CertificateAuthority } from '../../../src/ca/certificate-authority.js';
@@ -21,6 +22,28 @@ afterEach(() => {
 
 const read = (name: string): string => readFileSync(join(caDir, name), 'utf8');
 const proxyCertificate = (): X509Certificate => new X509Certificate(read(AUTHORITY_FILES.proxyCert));
+
+/**
+ * The proxy certificate as Gatehouse issued it before server keys were ECDSA: the same certificate
+ * with an RSA key in it, signed by the same host CA.
+ */
+function rsaProxyPair(): { certPem: string; keyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certificate = forge.asn1.fromDer(forge.pem.decode(read(AUTHORITY_FILES.proxyCert))[0]!.body);
+  const [tbs, algorithm] = certificate.value as forge.asn1.Asn1[];
+  // TBSCertificate: [0] version, serial, signature algorithm, issuer, validity, subject, key, [3] extensions
+  (tbs!.value as forge.asn1.Asn1[])[6] = forge.asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  const signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbs!).getBytes(), 'binary'), createPrivateKey(read(AUTHORITY_FILES.hostCaKey)));
+  const signed = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
+    tbs!,
+    algorithm!,
+    forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`),
+  ]);
+  return {
+    certPem: forge.pem.encode({ type: 'CERTIFICATE', body: forge.asn1.toDer(signed).getBytes() }),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
 
 function refusal(action: () => unknown): GatehouseError {
   try {
@@ -64,6 +87,26 @@ describe('initAuthorities', () => {
     const validityDays = (new Date(proxy.validTo).getTime() - Date.now()) / 86_400_000;
     expect(validityDays).toBeGreaterThan(364);
     expect(validityDays).toBeLessThan(366);
+    // The CAs sign with RSA; the proxy's own key, which signs in every handshake, is EC P-256.
+    expect(userCa.publicKey.asymmetricKeyType).toBe('rsa');
+    expect(hostCa.publicKey.asymmetricKeyType).toBe('rsa');
+    expect(proxy.publicKey.asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+    expect(createPrivateKey(read(AUTHORITY_FILES.proxyKey)).asymmetricKeyType).toBe('ec');
+  });
+
+  it('keeps an RSA proxy certificate from an earlier Gatehouse until it would re-issue it anyway', () => {
+    initAuthorities(caDir, 'localhost');
+    const rsa = rsaProxyPair();
+    writeFileSync(join(caDir, AUTHORITY_FILES.proxyCert), rsa.certPem);
+    writeFileSync(join(caDir, AUTHORITY_FILES.proxyKey), rsa.keyPem, { mode: 0o600 });
+    expect(proxyCertificate().publicKey.asymmetricKeyType).toBe('rsa');
+    expect(initAuthorities(caDir, 'localhost')).toEqual({ created: [] });
+    expect(read(AUTHORITY_FILES.proxyCert)).toBe(rsa.certPem);
+    expect(loadAuthorities(caDir).proxyServer).toEqual(rsa);
+    // Close to expiry it is re-issued, and then with an EC key.
+    const in340Days = Date.now() + 340 * 86_400_000;
+    expect(initAuthorities(caDir, 'localhost', () => in340Days).created).toContain(join(caDir, AUTHORITY_FILES.proxyKey));
+    expect(proxyCertificate().publicKey.asymmetricKeyType).toBe('ec');
   });
 
   it('puts an IP public_addr into the proxy certificate as an IP address', () => {

@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CA_VALIDITY_MS, CLOCK_SKEW_MS, CertificateAuthority } from '../../../src/ca/certificate-authority.js';
@@ -79,10 +79,21 @@ describe('CertificateAuthority.fromPem', () => {
   });
 
   it('refuses a certificate that is not a CA', () => {
+    // An RSA key, so the CA-ness check is what refuses it (an EC server key is refused as not RSA, below).
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const client = userCa.issueClientCertificate({ user: 'alice', ttlMs: HOUR, publicKeyPem });
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const error = caught(() => CertificateAuthority.fromPem({ certPem: client.certPem, keyPem }));
+    expect(error.code).toBe(ErrorCodes.CA_INVALID);
+    expect(error.message).toMatch(/the certificate "O=gatehouse, CN=alice" is not a CA certificate/);
+  });
+
+  it('refuses a server certificate and its EC key as a CA', () => {
     const server = hostCa.issueServerCertificate({ commonName: 'db', dnsNames: ['db'], ipAddresses: [], ttlMs: HOUR });
     const error = caught(() => CertificateAuthority.fromPem(server));
     expect(error.code).toBe(ErrorCodes.CA_INVALID);
-    expect(error.message).toMatch(/is not a CA certificate/);
+    expect(error.message).toBe('the private key of CA "O=gatehouse, CN=db" is ec; Gatehouse signs with RSA keys only');
   });
 
   it('refuses garbage with a clear message', () => {
@@ -114,11 +125,20 @@ describe('issueClientCertificate', () => {
     expect(certificate.checkPrivateKey(createPrivateKey(issued.keyPem as string))).toBe(true);
   });
 
+  it('generates an EC P-256 key pair when the client brings none', () => {
+    const issued = userCa.issueClientCertificate({ user: 'alice', ttlMs: HOUR });
+    const key = new X509Certificate(issued.certPem).publicKey;
+    expect(key.asymmetricKeyType).toBe('ec');
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(issued.keyPem).toContain('-----BEGIN PRIVATE KEY-----');
+  });
+
   it('marks the certificate for client authentication only', () => {
     const issued = userCa.issueClientCertificate({ user: 'alice', route: { database: 'local' }, ttlMs: HOUR });
     const ext = extensionsOf(issued.certPem);
     expect(ext.basicConstraints).toMatchObject({ cA: false });
-    expect(ext.keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: true, keyCertSign: false });
+    // An EC key only signs: no keyEncipherment (RFC 5480).
+    expect(ext.keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: false, keyCertSign: false });
     expect(ext.extKeyUsage).toMatchObject({ clientAuth: true });
     expect(ext.extKeyUsage).not.toHaveProperty('serverAuth');
     expect(ext.route).toMatchObject({ critical: false });
@@ -175,21 +195,42 @@ describe('issueClientCertificate', () => {
     expect(serials.size).toBe(8);
   });
 
-  it('signs a client-supplied public key and returns no private key', () => {
+  it('signs a client-supplied RSA public key, keeping keyEncipherment, and returns no private key', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
     const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const issued = userCa.issueClientCertificate({ user: 'bob', route: { database: 'warehouse' }, ttlMs: HOUR, publicKeyPem });
     expect(issued.keyPem).toBeUndefined();
     expect(issued).not.toHaveProperty('keyPem');
     expect(new X509Certificate(issued.certPem).checkPrivateKey(privateKey)).toBe(true);
+    expect(extensionsOf(issued.certPem).keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: true });
   });
 
-  it('refuses unusable public keys', () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  it('signs a client-supplied EC P-256 public key', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const issued = userCa.issueClientCertificate({ user: 'bob', route: { database: 'warehouse' }, ttlMs: HOUR, publicKeyPem });
+    expect(issued).not.toHaveProperty('keyPem');
+    const certificate = new X509Certificate(issued.certPem);
+    expect(certificate.checkPrivateKey(privateKey)).toBe(true);
+    expect(certificate.verify(new X509Certificate(userCa.certPem).publicKey)).toBe(true);
+    expect(certificate.publicKey.export({ type: 'spki', format: 'pem' }).toString()).toBe(publicKeyPem);
+  });
+
+  it('refuses unusable public keys, saying which keys it certifies', () => {
+    const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
+    const accepted = 'Gatehouse certifies an EC P-256 key or an RSA key of 2048 to 8192 bits';
+    const refusals: Array<[string, string]> = [
+      [spki(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey), `the public key is an EC key on curve P-384; ${accepted}`],
+      [spki(generateKeyPairSync('ed25519').publicKey), `the public key is a key of type ed25519; ${accepted}`],
+      [spki(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey), `the public key is an RSA key of 1024 bits; ${accepted}`],
+      [spki(rsaPublicKeyOfBits(8200)), `the public key is an RSA key of 8200 bits; ${accepted}`],
+    ];
     const request = { user: 'bob', route: { database: 'warehouse' }, ttlMs: HOUR };
-    expect(caught(() => userCa.issueClientCertificate({ ...request, publicKeyPem: ec })).message).toMatch(/is ec; Gatehouse certificates need an RSA key/);
-    expect(caught(() => userCa.issueClientCertificate({ ...request, publicKeyPem: small })).message).toMatch(/has 1024 bits; at least 2048/);
+    for (const [publicKeyPem, message] of refusals) {
+      const error = caught(() => userCa.issueClientCertificate({ ...request, publicKeyPem }));
+      expect(error.code).toBe(ErrorCodes.CERT_INVALID);
+      expect(error.message).toBe(message);
+    }
     expect(caught(() => userCa.issueClientCertificate({ ...request, publicKeyPem: 'junk' })).code).toBe(ErrorCodes.CERT_INVALID);
   });
 
@@ -225,6 +266,9 @@ describe('issueServerCertificate', () => {
     expect(certificate.keyUsage).toEqual([SERVER_AUTH]);
     expect(certificate.ca).toBe(false);
     expect(certificate.subject).toBe('O=gatehouse\nCN=proxy.example.com');
+    expect(certificate.publicKey.asymmetricKeyType).toBe('ec');
+    expect(certificate.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(extensionsOf(pair.certPem).keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: false, keyCertSign: false });
   });
 
   it('refuses bad names and addresses', () => {
@@ -234,6 +278,14 @@ describe('issueServerCertificate', () => {
     expect(() => hostCa.issueServerCertificate({ ...base, dnsNames: ['bad name'] })).toThrow(/not a DNS name/);
   });
 });
+
+/** An RSA public key of any size, made without the cost of generating one: only n and e matter to a public key. */
+function rsaPublicKeyOfBits(bits: number): KeyObject {
+  const modulus = randomBytes(bits / 8);
+  modulus[0] = (modulus[0] as number) | 0x80;
+  modulus[modulus.length - 1] = (modulus[modulus.length - 1] as number) | 0x01;
+  return createPublicKey({ key: { kty: 'RSA', n: modulus.toString('base64url'), e: 'AQAB' }, format: 'jwk' });
+}
 
 /** The extensions of a certificate, parsed by forge (a second, independent reader), plus ours by OID. */
 function extensionsOf(certPem: string): Record<string, Record<string, unknown>> {
