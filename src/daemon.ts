@@ -117,11 +117,14 @@ export class Daemon {
         logger,
         routes: webApiRoutes({
           config: () => configuration.current,
-          login: new PasswordLogin({
-            config: () => configuration.current,
+          login: freshUsersLogin(
             directory,
-            throttle: new LoginThrottle({ maxFailures: config.proxy.login_max_failures, lockoutMs: config.proxy.login_lockout_ms }),
-          }),
+            new PasswordLogin({
+              config: () => configuration.current,
+              directory,
+              throttle: new LoginThrottle({ maxFailures: config.proxy.login_max_failures, lockoutMs: config.proxy.login_lockout_ms }),
+            }),
+          ),
           userCa: authorities.userCa,
           hostCaPem: authorities.hostCa.certPem,
           audit,
@@ -222,4 +225,14 @@ function applyStoredUsers(configuration: { yaml: GatehouseConfig; current: Gateh
 function postgresAddressFor(config: GatehouseConfig, port: number): string {
   const host = publicHost(config.proxy.public_addr);
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Logins see the users file as it is now: `gatehouse users set-password` followed at once by `dbctl login` works. */
+function freshUsersLogin(directory: UserDirectory, login: PasswordLogin): { login: PasswordLogin['login'] } {
+  return {
+    login: (request) => {
+      directory.refresh();
+      return login.login(request);
+    },
+  };
 }

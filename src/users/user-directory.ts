@@ -26,6 +26,7 @@ export class UserDirectory {
   private current: readonly StoredUser[] = [];
   private byName = new Map<string, StoredUser>();
   private listener: (() => void) | undefined;
+  private onChange: (() => void) | undefined;
   private recheck: NodeJS.Timeout | undefined;
   /** What the file looked like when it was last read (see fileSignature); undefined before the first read. */
   private loadedSignature: string | undefined;
@@ -44,6 +45,7 @@ export class UserDirectory {
    */
   start(onChange: () => void): void {
     if (this.listener !== undefined) return;
+    this.onChange = onChange;
     this.reload(onChange, 'loaded');
     // Each event stats the file again rather than trusting the event's stats: node reports a file
     // missing at start with a late all-zero event that can arrive after the file was created and read.
@@ -65,6 +67,14 @@ export class UserDirectory {
     if (this.listener === undefined) return;
     unwatchFile(this.path, this.listener);
     this.listener = undefined;
+  }
+
+  /**
+   * Reads the file now if it changed since the last read. A login calls this first, so a password
+   * set a moment ago works at once instead of after the next poll (one stat per login).
+   */
+  refresh(): void {
+    if (this.listener !== undefined && this.onChange !== undefined) this.reloadIfChanged(this.onChange);
   }
 
   users(): readonly StoredUser[] {

@@ -69,6 +69,20 @@ describe('UserDirectory', () => {
     expect(messages()).toContain('users file reloaded (2 users)');
   });
 
+  it('refresh() reads a changed file at once, without waiting for the poll, and nothing when unchanged', () => {
+    writeUsersFile(path, [storedUser('alice')]);
+    let changes = 0;
+    directory = new UserDirectory({ path, logger: createLogger('info', log), pollIntervalMs: 60_000 });
+    const d = directory;
+    d.start(() => changes++);
+    d.refresh();
+    expect(changes).toBe(1);
+    writeUsersFile(path, [storedUser('alice'), storedUser('bob', { password_hash: HASH })]);
+    d.refresh();
+    expect(d.find('bob')?.password_hash).toBe(HASH);
+    expect(changes).toBe(2);
+  });
+
   it('keeps the previous users when the file turns bad, logging where, and recovers when it is fixed', async () => {
     writeUsersFile(path, [storedUser('alice', { password_hash: HASH, totp_secret: SECRET })]);
     let changes = 0;
