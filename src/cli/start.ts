@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import type { GatehouseConfig } from '../config/types.js';
-import { Daemon } from '../daemon.js';
+import type { Daemon } from '../daemon.js';
 import { createLogger } from '../logging.js';
 import { reportCliError } from './cli-errors.js';
 import { nextSteps } from './start-next-steps.js';
@@ -24,6 +24,9 @@ export function registerStartCommand(program: Command): void {
       const logger = createLogger(config.log.level);
       let daemon: Daemon;
       try {
+        // Loaded here, not at the top: the daemon pulls in the AWS SDK, which every other
+        // gatehouse command (users, certs, config check) would otherwise load for nothing.
+        const { Daemon } = await import('../daemon.js');
         daemon = await Daemon.start({ config, logger });
       } catch (error) {
         logger.fatal({ err: error }, 'gatehouse could not start');
