@@ -9,6 +9,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import type { DatabaseAuthConfig, DatabaseConfig } from '../../../src/config/types.js';
 import { ErrorCodes, GatehouseError } from '../../../src/errors.js';
 import { makeTempDir } from '../../support/temp-dir.js';
+import { refusal } from '../../support/refusal.js';
 
 const HINT = 'This is a Gatehouse configuration problem: tell the Gatehouse administrator.';
 
@@ -23,15 +24,6 @@ function database(auth?: DatabaseAuthConfig, name = 'app'): DatabaseConfig {
     tls: { mode: 'verify-full' },
     auth,
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<GatehouseError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GatehouseError);
-  return error as GatehouseError;
 }
 
 function expectUnavailable(error: GatehouseError, message: string): void {

@@ -6,25 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AwsCredentialProviders, identityKey, refreshTime, ROLE_SESSION_NAME, type AwsKeys, type ProviderFactories } from '../../../src/aws/aws-credentials.js';
-import { GatehouseError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logging.js';
 import { CaptureStream } from '../../support/capture-stream.js';
 import { assumedRole, clusterCredentials, describeClusters, stsError, workgroup, serverlessCredentials } from './canned-aws.js';
 import { at, awsSetup, CLUSTER_HOST, databasesFrom, redshiftDatabase } from './fixtures.js';
+import { refusal } from '../../support/refusal.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/gatehouse-redshift';
 
 function roleKeys(clock: { now: number }, suffix = '1') {
   return { accessKeyId: `ASIAROLEKEY000000${suffix}`, secretAccessKey: `role-secret-${suffix}`, sessionToken: `role-session-token-${suffix}`, expiration: at(clock, 3_600_000) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<GatehouseError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatehouseError);
-  return error as GatehouseError;
 }
 
 describe('assumed role', () => {

@@ -2,20 +2,11 @@
 // from DescribeClusters, the checks before anything is minted, GetClusterCredentials' parameters,
 // caching with one request in flight, and the refusals a person at psql sees.
 import { describe, expect, it } from 'vitest';
-import { GatehouseError } from '../../../src/errors.js';
 import { clusterCredentials, describeClusters, HANG, queryError } from './canned-aws.js';
 import { at, awsSetup, CLUSTER_HOST, redshiftDatabase } from './fixtures.js';
+import { refusal } from '../../support/refusal.js';
 
 const request = (database = redshiftDatabase(), dbUser = 'awsuser', dbName = 'dev') => ({ database, dbUser, dbName });
-
-async function refusal(promise: Promise<unknown>): Promise<GatehouseError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatehouseError);
-  return error as GatehouseError;
-}
 
 describe('Redshift credentials', () => {
   it('mints with GetClusterCredentials for the session user and database, and returns the IAM: user', async () => {

@@ -1,21 +1,12 @@
 // Redshift Serverless through the real SDK client, answered by canned JSON documents: GetWorkgroup for
 // the endpoint and its status, GetCredentials for the password, and their refusals.
 import { describe, expect, it } from 'vitest';
-import { GatehouseError } from '../../../src/errors.js';
 import { HANG, jsonError, serverlessCredentials, workgroup } from './canned-aws.js';
 import { at, awsSetup, serverlessDatabase } from './fixtures.js';
+import { refusal } from '../../support/refusal.js';
 
 const HOST = 'analytics.123456789012.us-east-1.redshift-serverless.amazonaws.com';
 const WORKGROUP_ARN = 'arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/0f1e2d3c-aaaa-bbbb-cccc-123456789abc';
-
-async function refusal(promise: Promise<unknown>): Promise<GatehouseError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GatehouseError);
-  return error as GatehouseError;
-}
 
 describe('Redshift Serverless credentials', () => {
   it('mints with GetCredentials for the workgroup and database, as the user AWS names', async () => {
