@@ -9,6 +9,7 @@ import { accessSync, chownSync, closeSync, constants, mkdirSync, openSync, readF
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { CertificateAuthority } from '../src/ca/certificate-authority.js';
+import { freePort } from '../src/embedded/postgres-cluster.js';
 
 export interface PgBouncerOptions {
   readonly dir: string;
@@ -139,16 +140,6 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after 15 s`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tail(file: string): string {
   try {

@@ -53,18 +53,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     return { file, line, column, path: formatPath(issue.path), message: issue.message };
   };
 
-  // A document with syntax errors is only partly understood; checking its shape would bury the
-  // real problem under errors that are consequences of it.
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      sortIssues(
-        document.errors.map((error) => {
-          const { line, column } = sourceMap.offsetToPosition(error.pos[0]);
-          return { file, line, column, path: '', message: `invalid YAML: ${error.message}` };
-        }),
-      ),
-    );
-  }
+  refuseYamlSyntaxErrors(document, sourceMap, file);
   if (document.contents === null) {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the file is empty; a config needs at least "version: v1"' }]);
   }
@@ -96,4 +85,21 @@ function readFailure(error: unknown, absolute: string): string {
     default:
       return `${absolute}: ${(error as Error).message}`;
   }
+}
+
+/**
+ * A document with syntax errors is only partly understood; checking its shape would bury the real
+ * problem under errors that are consequences of it. So syntax errors alone are reported, located.
+ * Shared by gatehouse.yaml and the users file.
+ */
+export function refuseYamlSyntaxErrors(document: { errors: ReadonlyArray<{ pos: [number, number]; message: string }> }, sourceMap: SourceMap, file: string): void {
+  if (document.errors.length === 0) return;
+  throw new ConfigError(
+    sortIssues(
+      document.errors.map((error) => {
+        const { line, column } = sourceMap.offsetToPosition(error.pos[0]);
+        return { file, line, column, path: '', message: `invalid YAML: ${error.message}` };
+      }),
+    ),
+  );
 }

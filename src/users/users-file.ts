@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
 import type { LocatedIssue } from '../config/cross-checks.js';
 import { formatPath, sortIssues, type ConfigIssue } from '../config/issues.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, refuseYamlSyntaxErrors } from '../config/load.js';
 import { SourceMap } from '../config/source-map.js';
 import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
@@ -121,17 +121,7 @@ export function parseUsersFile(text: string, file: string): StoredUser[] {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const sourceMap = new SourceMap(document, lineCounter);
-  // As for gatehouse.yaml: a document with syntax errors is only partly understood, so its shape is not checked.
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      sortIssues(
-        document.errors.map((error) => {
-          const { line, column } = sourceMap.offsetToPosition(error.pos[0]);
-          return { file, line, column, path: '', message: `invalid YAML: ${error.message}` };
-        }),
-      ),
-    );
-  }
+  refuseYamlSyntaxErrors(document, sourceMap, file);
   // An empty file (or one with only comments) has no users yet.
   if (document.contents === null) return [];
   let raw: unknown;
