@@ -32,22 +32,15 @@ export class StartupReader {
   }
 
   /** The next complete startup packet; throws ProtocolError on malformed or oversized input. */
-  async next(): Promise<StartupPacket> {
-    for (;;) {
-      const result = readStartupPacket(this.buffered);
-      if (result !== null) {
-        this.buffered = this.buffered.subarray(result.consumed);
-        return result.packet;
-      }
-      if (this.failure !== undefined) throw this.failure;
-      await new Promise<void>((resolve, reject) => {
-        this.waiter = { resolve, reject };
-      });
-    }
+  next(): Promise<StartupPacket> {
+    return this.take((buffered) => {
+      const result = readStartupPacket(buffered);
+      return result === null ? null : { value: result.packet, consumed: result.consumed };
+    });
   }
 
   /**
-   * The next thing `parse` finds at the front of the buffered bytes (a PROXY protocol header);
+   * The next thing `parse` finds at the front of the buffered bytes (a startup packet, a PROXY protocol header);
    * `parse` returns null while it needs more bytes and may throw to refuse them.
    */
   async take<T>(parse: (buffered: Buffer) => { value: T; consumed: number } | null): Promise<T> {
