@@ -3,13 +3,17 @@
 // parent over IPC: its memory after a full garbage collection (node --expose-gc) and its live
 // session count, and it stops cleanly on request so `node --cpu-prof` can write its profile.
 // Run as: node --expose-gc --import tsx bench/gatehouse-child.ts CONFIG.yaml
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ChildReply, ChildRequest } from './gatehouse-process.js';
 
 type DaemonModule = typeof import('../src/daemon.js');
 type LoadModule = typeof import('../src/config/load.js');
 type LoggingModule = typeof import('../src/logging.js');
+type PrimaryModule = typeof import('../src/cluster/primary.js');
 
-const dist = new URL('../dist/', import.meta.url);
+// GATEHOUSE_BENCH_DIST: another build to run instead of dist/ (bench/ab.ts compares builds).
+const dist = process.env.GATEHOUSE_BENCH_DIST === undefined ? new URL('../dist/', import.meta.url) : pathToFileURL(`${resolve(process.env.GATEHOUSE_BENCH_DIST)}/`);
 const { Daemon } = (await import(new URL('daemon.js', dist).href)) as DaemonModule;
 const { loadConfigFile } = (await import(new URL('config/load.js', dist).href)) as LoadModule;
 const { createLogger } = (await import(new URL('logging.js', dist).href)) as LoggingModule;
@@ -22,7 +26,17 @@ if (configFile === undefined || process.send === undefined) {
 const send = (reply: ChildReply) => process.send?.(reply);
 const config = loadConfigFile(configFile);
 const logger = createLogger(config.log.level);
-const daemon = await Daemon.start({ config, logger });
+// proxy.workers > 1 (GATEHOUSE_BENCH_WORKERS): the primary of that many workers, as `gatehouse start` runs it.
+// Its memory and session count are the primary's own: the memory figures mean nothing then.
+const workers = typeof config.proxy.workers === 'number' ? config.proxy.workers : 1;
+const daemon =
+  workers > 1
+    ? await ((await import(new URL('cluster/primary.js', dist).href)) as PrimaryModule).ClusterPrimary.start({ configFile, logger, workers }).then((primary) => ({
+        postgresAddress: primary.postgresAddress,
+        activeSessionCount: Number.NaN,
+        stop: () => primary.stop({ graceMs: 0 }),
+      }))
+    : await Daemon.start({ config, logger });
 let stopping: Promise<unknown> | undefined;
 
 const stop = () => {

@@ -39,6 +39,8 @@ export interface GatehouseStartOptions {
   readonly password: string;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** Run this build instead of dist/ (bench/ab.ts); its own config, audit file and log are named after `name`. */
+  readonly build?: { readonly name: string; readonly distDir: string };
 }
 
 export const BENCH_USER = 'bench';
@@ -72,11 +74,11 @@ export class GatehouseProcess {
     mkdirSync(dir, { recursive: true });
     const configFile = writeConfig(dir, options);
     const client = issueClientFiles(dir);
-    const logFile = join(dir, 'gatehouse.log');
+    const logFile = join(dir, options.build === undefined ? 'gatehouse.log' : `gatehouse-${options.build.name}.log`);
     const log = openSync(logFile, 'a');
     const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--expose-gc', '--import', 'tsx', childScript, configFile], {
       cwd: repoRoot,
-      env: { ...process.env, [PASSWORD_VARIABLE]: options.password },
+      env: { ...process.env, [PASSWORD_VARIABLE]: options.password, ...(options.build === undefined ? {} : { GATEHOUSE_BENCH_DIST: options.build.distDir }) },
       stdio: ['ignore', log, log, 'ipc'],
     });
     closeSync(log);
@@ -134,8 +136,8 @@ proxy:
   public_addr: localhost
   data_dir: ${dir}/data
   ca_dir: ${dir}/certs
-log: { level: warn }
-audit: { output: ${dir}/audit.jsonl, log_query_parameters: true }
+${workersLine()}log: { level: warn }
+audit: { output: ${dir}/${options.build === undefined ? 'audit' : `audit-${options.build.name}`}.jsonl, log_query_parameters: true }
 databases:
   - name: ${BENCH_DATABASE}
     uri: 127.0.0.1:${options.postgresPort}
@@ -149,9 +151,25 @@ users:
   - name: ${BENCH_USER}
     roles: [bench]
 `;
-  const file = join(dir, 'gatehouse.yaml');
+  const file = join(dir, options.build === undefined ? 'gatehouse.yaml' : `gatehouse-${options.build.name}.yaml`);
   writeFileSync(file, yaml);
   return file;
+}
+
+/**
+ * proxy.workers for the measured Gatehouse: 1 (one process, the default) unless
+ * GATEHOUSE_BENCH_WORKERS says otherwise. With more, CPU per query and memory cover the primary only.
+ */
+function benchWorkers(): number {
+  const workers = Number(process.env.GATEHOUSE_BENCH_WORKERS ?? '1');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`GATEHOUSE_BENCH_WORKERS must be a whole number from 1 to 64, not ${process.env.GATEHOUSE_BENCH_WORKERS}`);
+  return workers;
+}
+
+/** The proxy.workers line, only when it is not the default 1: bench/ab.ts also runs builds older than the key. */
+function workersLine(): string {
+  const workers = benchWorkers();
+  return workers === 1 ? '' : `  workers: ${workers}\n`;
 }
 
 /** Creates the CAs before the daemon does (it finds them), and a client certificate from the user CA. */

@@ -1,9 +1,11 @@
 // Builds Gatehouse's object graph from a configuration and runs it: the certificate authorities,
 // the embedded databases, the upstream dialer, the audit log, the Postgres listener, the users file
-// and the web API (login, certificates, database list).
+// and the web API (login, certificates, database list, /metrics from its own Prometheus registry).
 // Only the CLI decides about processes and signals; this class can run many times in one test.
 import type net from 'node:net';
 import type { Logger } from 'pino';
+import { AdminControl } from './admin/admin-control.js';
+import type { ReloadOutcome } from './admin/config-reload.js';
 import { PinoAuditLog } from './audit/pino-audit-log.js';
 import type { AuditLog } from './audit/events.js';
 import type { UpstreamCredentials } from './auth/credentials.js';
@@ -13,18 +15,24 @@ import { RoutingCredentialSource } from './aws/aws-credential-source.js';
 import { RoutingTargets } from './aws/aws-targets.js';
 import { LruSaltedPasswordCache } from './auth/upstream/scram-sha-256.js';
 import { initAuthorities, loadAuthorities, publicHost, type Authorities } from './ca/authority-store.js';
+import { answerMetrics, ClusterMetrics, clusterSummary } from './cluster/cluster-metrics.js';
+import type { ClusterWorkerContext } from './cluster/worker-context.js';
 import { parseHostPort } from './config/address.js';
 import type { GatehouseConfig } from './config/types.js';
 import { ErrorCodes, GatehouseError, SqlState } from './errors.js';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedded-database.js';
+import { startEmbeddedDatabases, type EmbeddedDatabase } from './embedded/embedded-database.js';
+import { GatehouseMetrics } from './metrics/gatehouse-metrics.js';
+import { metricsRoute } from './metrics/metrics-endpoint.js';
 import { CancelForwarder } from './proxy/cancel-forwarder.js';
 import { CancelKeys } from './proxy/cancel-keys.js';
 import { PostgresListener } from './proxy/postgres-listener.js';
 import { SessionAdmission } from './proxy/session-admission.js';
 import { TlsAcceptor } from './proxy/tls-acceptor.js';
 import { UpstreamDialer } from './proxy/upstream-connector.js';
+import { SshTunnels } from './ssh/ssh-tunnels.js';
+import { TunnelTransport } from './ssh/tunnel-transport.js';
 import { ConfiguredTargets, type UpstreamTarget } from './proxy/upstream-targets.js';
-import { LoginThrottle } from './users/login-throttle.js';
+import { LoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
 import { withStoredUsers } from './users/merge-users.js';
 import { PasswordLogin } from './users/password-login.js';
 import { UserDirectory } from './users/user-directory.js';
@@ -38,6 +46,8 @@ export interface DaemonOptions {
   readonly audit?: AuditLog;
   /** Test hooks for Redshift databases (fixed base AWS keys, cache times); production uses the SDK defaults. */
   readonly aws?: AwsOptions;
+  /** Set when this daemon is one worker of `gatehouse start` with proxy.workers > 1 (src/cluster/). */
+  readonly worker?: ClusterWorkerContext;
 }
 
 export interface StopOptions {
@@ -63,18 +73,41 @@ export class Daemon {
     private readonly directory: UserDirectory,
     private readonly awsDatabases: AwsDatabases,
     private readonly admission: SessionAdmission,
+    /** This daemon's Prometheus registry and counters (GET /metrics; summary() for gatehouse status). */
+    readonly metrics: GatehouseMetrics,
+    /** Locks, reloads, re-deciding running sessions, the admin API. */
+    private readonly admin: AdminControl,
+    /** The SSH connections to bastions (ssh_tunnel); stats() shows their channels. */
+    readonly sshTunnels: SshTunnels,
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, logger } = options;
-    initAuthorities(config.proxy.ca_dir, config.proxy.public_addr);
+    const { worker } = options;
+    // A worker's primary made the CAs and started the embedded databases, once for all workers.
+    if (worker === undefined) initAuthorities(config.proxy.ca_dir, config.proxy.public_addr);
     const authorities = loadAuthorities(config.proxy.ca_dir);
-    const embedded = await startEmbeddedDatabases(config, authorities, logger);
+    const embedded = worker?.embedded ?? (await startEmbeddedDatabases(config, authorities.hostCa, logger));
     const audit = options.audit ?? new PinoAuditLog(config.audit);
     const configuration = { yaml: config, current: config };
+    const metrics = new GatehouseMetrics({ databases: () => configuration.current.databases.map((database) => database.name) });
+    if (worker !== undefined) answerMetrics(worker.peers, metrics.registry, () => ({ ...metrics.summary() }));
     // The users file is watched for the daemon's whole life: `gatehouse users` needs no restart.
     const directory = new UserDirectory({ path: config.proxy.users_file, logger });
-    directory.start(() => applyStoredUsers(configuration, directory, logger));
+    const admin = new AdminControl({
+      configuration,
+      refreshUsers: () => directory.refresh(),
+      mergeUsers: () => applyStoredUsers(configuration, directory, logger),
+      logger,
+      audit,
+    });
+    // A user removed from (or changed in) the users file loses the sessions it may no longer hold.
+    directory.start(() => {
+      applyStoredUsers(configuration, directory, logger);
+      admin.enforce();
+    });
+    admin.start();
+    const startedAt = Date.now();
     try {
       const targets = new Map<string, UpstreamTarget>();
       const credentials = new Map<string, UpstreamCredentials>();
@@ -82,10 +115,20 @@ export class Daemon {
         targets.set(name, database.target);
         credentials.set(name, database.credentials);
       }
-      const dialer = new UpstreamDialer();
+      // Databases with an ssh_tunnel are dialled through their bastion: one SSH connection per bastion, opened on first use.
+      const sshTunnels = new SshTunnels({ logger });
+      const dialer = new UpstreamDialer(new TunnelTransport(() => configuration.current.databases, sshTunnels));
       // Databases with an aws block get their address and a minted password per session from AWS.
-      const admission = new SessionAdmission();
-      const awsDatabases = createAwsDatabases({ logger, connectTimeoutMs: () => configuration.current.proxy.connect_timeout_ms, aws: options.aws });
+      const admission = new SessionAdmission(worker?.admittedElsewhere);
+      const awsDatabases = createAwsDatabases({ logger, connectTimeoutMs: () => configuration.current.proxy.connect_timeout_ms, aws: options.aws, metrics });
+      // With workers, a cancel for another worker's key is passed to it; cancels for ours come back here.
+      const cancelKeys = new CancelKeys(worker === undefined ? {} : { workerIndex: worker.index, passToWorker: (owner, processId, key) => worker.passCancel(owner, processId, key) });
+      const cancelForwarder = new CancelForwarder(dialer, () => configuration.current.proxy.connect_timeout_ms, logger);
+      worker?.onCancel((processId, secretKey) => {
+        const target = cancelKeys.lookup(processId, secretKey);
+        if (target === undefined) logger.info('cancel request with an unknown key ignored');
+        else void cancelForwarder.forward(target);
+      });
       const listener = new PostgresListener(
         {
           config: () => configuration.current,
@@ -97,17 +140,20 @@ export class Daemon {
           targets: new RoutingTargets(awsDatabases.targets, new ConfiguredTargets(targets)),
           credentials: new RoutingCredentialSource(awsDatabases.credentials, new StaticCredentialSource(credentials)),
           dialer,
-          cancelKeys: new CancelKeys(),
-          cancelForwarder: new CancelForwarder(dialer, () => configuration.current.proxy.connect_timeout_ms, logger),
+          cancelKeys,
+          cancelForwarder,
           saltedPasswords: new LruSaltedPasswordCache(),
           audit,
           logger,
           admission,
+          metrics,
+          locks: admin.locks,
         },
         logger,
       );
+      admin.attach(() => listener.activeSessions);
       const state = { ready: false };
-      const bound = { postgresPort: 0 };
+      const bound = { postgresPort: 0, postgres: '', web: '' };
       const web = new WebServer({
         certPem: authorities.proxyServer.certPem,
         keyPem: authorities.proxyServer.keyPem,
@@ -115,26 +161,49 @@ export class Daemon {
         isReady: () => state.ready,
         config: () => configuration.current,
         logger,
-        routes: webApiRoutes({
-          config: () => configuration.current,
-          login: freshUsersLogin(
-            directory,
-            new PasswordLogin({
-              config: () => configuration.current,
+        routes: [
+          ...webApiRoutes({
+            config: () => configuration.current,
+            login: freshUsersLogin(
               directory,
-              throttle: new LoginThrottle({ maxFailures: config.proxy.login_max_failures, lockoutMs: config.proxy.login_lockout_ms }),
+              new PasswordLogin({
+                config: () => configuration.current,
+                directory,
+                throttle: loginThrottle({ maxFailures: config.proxy.login_max_failures, lockoutMs: config.proxy.login_lockout_ms }, worker),
+              }),
+            ),
+            userCa: authorities.userCa,
+            hostCaPem: authorities.hostCa.certPem,
+            audit,
+            postgresAddress: () => postgresAddressFor(configuration.current, bound.postgresPort),
+            metrics,
+            locks: admin.locks,
+          }),
+          // With workers, a scrape reaching one worker gathers and sums every worker's registry.
+          metricsRoute(worker === undefined ? metrics : new ClusterMetrics(worker.peers, metrics.registry)),
+          ...admin.routes({
+            config: () => configuration.current,
+            status: () => ({
+              startedAt,
+              // A worker's parent is the primary, the process an operator signals.
+              pid: worker === undefined ? process.pid : process.ppid,
+              listeners: { postgres: bound.postgres, web: bound.web },
+              embeddedAddress: (name) => {
+                const target = embedded.get(name)?.target;
+                return target === undefined ? undefined : `${target.host}:${target.port}`;
+              },
             }),
-          ),
-          userCa: authorities.userCa,
-          hostCaPem: authorities.hostCa.certPem,
-          audit,
-          postgresAddress: () => postgresAddressFor(configuration.current, bound.postgresPort),
-        }),
+            // With workers, sessions, kills, lock enforcement, reloads and the totals span every worker.
+            summary: worker === undefined ? () => ({ ...metrics.summary() }) : () => clusterSummary(worker.peers),
+            ...(worker === undefined ? {} : { peers: worker.peers }),
+          }),
+        ],
       });
       const postgresAt = parseHostPort(config.proxy.postgres_listen_addr, 5432);
       const webAt = parseHostPort(config.proxy.web_listen_addr, 3080);
       const address = await listener.listen(postgresAt.host, postgresAt.port);
       bound.postgresPort = address.port;
+      bound.postgres = addressText(address);
       let webAddress: net.AddressInfo;
       try {
         webAddress = await web.listen(webAt.host, webAt.port);
@@ -142,12 +211,14 @@ export class Daemon {
         await listener.close();
         throw error;
       }
+      bound.web = addressText(webAddress);
       state.ready = true;
-      const daemon = new Daemon(configuration, authorities, listener, address, web, webAddress, state, embedded, audit, logger, directory, awsDatabases, admission);
+      const daemon = new Daemon(configuration, authorities, listener, address, web, webAddress, state, embedded, audit, logger, directory, awsDatabases, admission, metrics, admin, sshTunnels);
       logger.info({ addr: `${address.address}:${address.port}`, web_addr: `${webAddress.address}:${webAddress.port}` }, 'listeners ready');
       return daemon;
     } catch (error) {
       directory.stop();
+      admin.stop();
       await Promise.all([...embedded.values()].map((database) => database.stop()));
       throw error;
     }
@@ -161,6 +232,20 @@ export class Daemon {
 
   get config(): GatehouseConfig {
     return this.configuration.current;
+  }
+
+  /**
+   * Reads gatehouse.yaml (from config.source) and the users file again, as SIGHUP and
+   * POST /v1/admin/reload do: an invalid file changes nothing; a valid one applies at once and
+   * running sessions it no longer allows are ended. Keys that need a restart keep their values.
+   */
+  reload(): ReloadOutcome {
+    return this.admin.reload();
+  }
+
+  /** SIGHUP: reload, audited as admin.action by "(SIGHUP)". */
+  reloadOnSignal(): void {
+    this.admin.reloadOnSignal();
   }
 
   get activeSessionCount(): number {
@@ -193,7 +278,9 @@ export class Daemon {
     await closed;
     await this.web.close();
     this.directory.stop();
+    this.admin.stop();
     this.awsDatabases.close();
+    await this.sshTunnels.close();
     await Promise.all([...this.embedded.values()].map((database) => database.stop()));
     await this.audit.close();
     this.logger.info({ drained }, 'gatehouse stopped');
@@ -201,17 +288,9 @@ export class Daemon {
   }
 }
 
-async function startEmbeddedDatabases(config: GatehouseConfig, authorities: Authorities, logger: Logger): Promise<Map<string, EmbeddedDatabase>> {
-  const started = new Map<string, EmbeddedDatabase>();
-  try {
-    for (const database of config.databases) {
-      if (database.kind === 'embedded') started.set(database.name, await startEmbeddedDatabase(database, authorities.hostCa, logger));
-    }
-  } catch (error) {
-    await Promise.all([...started.values()].map((database) => database.stop()));
-    throw error;
-  }
-  return started;
+/** Failed logins count per process, or across every worker of a multi-process Gatehouse. */
+function loginThrottle(options: LoginThrottleOptions, worker: ClusterWorkerContext | undefined): LoginThrottle {
+  return worker?.loginThrottle(options) ?? new LoginThrottle(options);
 }
 
 /** gatehouse.yaml plus the users file becomes the configuration in force; what was ignored is logged. */
@@ -219,6 +298,10 @@ function applyStoredUsers(configuration: { yaml: GatehouseConfig; current: Gateh
   const merged = withStoredUsers(configuration.yaml, directory.users());
   for (const warning of merged.warnings) logger.warn({ users_file: configuration.yaml.proxy.users_file }, warning);
   configuration.current = merged.config;
+}
+
+function addressText(address: net.AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
 /** host:port clients are told to connect psql to: public_addr's host and the Postgres listener's bound port. */

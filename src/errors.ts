@@ -40,6 +40,14 @@ export const ErrorCodes = {
   AWS_UNREACHABLE: 'GH_ERR_AWS_UNREACHABLE',
   /** Any other refusal from the AWS API, with AWS's own code and message. */
   AWS_REQUEST_FAILED: 'GH_ERR_AWS_REQUEST_FAILED',
+  /** The SSH bastion in front of a database cannot be reached, or the connection to it was lost. */
+  SSH_UNREACHABLE: 'GH_ERR_SSH_UNREACHABLE',
+  /** The bastion's host key is not in ssh_tunnel.known_hosts_file, differs from it, or is revoked there. */
+  SSH_HOST_KEY: 'GH_ERR_SSH_HOST_KEY',
+  /** The bastion refused Gatehouse's key (not in authorized_keys) or its key file is missing or unusable. */
+  SSH_AUTH: 'GH_ERR_SSH_AUTH',
+  /** The bastion refused to open a channel to the database (forwarding not allowed, database unreachable from it). */
+  SSH_CHANNEL: 'GH_ERR_SSH_CHANNEL',
   CA_INVALID: 'GH_ERR_CA_INVALID',
   KEY_PERMISSIONS: 'GH_ERR_KEY_PERMISSIONS',
   SHUTTING_DOWN: 'GH_ERR_SHUTTING_DOWN',
@@ -47,6 +55,12 @@ export const ErrorCodes = {
   TOO_MANY_CONNECTIONS: 'GH_ERR_TOO_MANY_CONNECTIONS',
   /** A session saw no bytes either way for client_idle_timeout. */
   IDLE_TIMEOUT: 'GH_ERR_IDLE_TIMEOUT',
+  /** A Gatehouse administrator ended the session (gatehouse sessions kill). */
+  SESSION_KILLED: 'GH_ERR_SESSION_KILLED',
+  /** The user (or the user on this database) is locked by an administrator (gatehouse locks add). */
+  LOCKED: 'GH_ERR_LOCKED',
+  /** A reload of gatehouse.yaml or the users file took away the access a running session had. */
+  ACCESS_REVOKED: 'GH_ERR_ACCESS_REVOKED',
   // The web API's answers (HTTP status + these codes in the JSON error body).
   LOGIN_FAILED: 'GH_ERR_LOGIN_FAILED',
   TOTP_REQUIRED: 'GH_ERR_TOTP_REQUIRED',
@@ -57,6 +71,15 @@ export const ErrorCodes = {
   BODY_TOO_LARGE: 'GH_ERR_BODY_TOO_LARGE',
   NOT_FOUND: 'GH_ERR_NOT_FOUND',
   METHOD_NOT_ALLOWED: 'GH_ERR_METHOD_NOT_ALLOWED',
+  /** The admin API: the caller's roles do not have options.admin. */
+  NOT_ADMIN: 'GH_ERR_NOT_ADMIN',
+  /** The admin API: no running session (sessions kill) or lock (locks remove) has that id. */
+  UNKNOWN_SESSION: 'GH_ERR_UNKNOWN_SESSION',
+  UNKNOWN_LOCK: 'GH_ERR_UNKNOWN_LOCK',
+  /** proxy.workers > 1: a worker or the primary did not answer a request between them (gone, or too slow). */
+  WORKER_UNAVAILABLE: 'GH_ERR_WORKER_UNAVAILABLE',
+  /** proxy.workers > 1: a worker process could not start (its own error is in the message). */
+  WORKER_START_FAILED: 'GH_ERR_WORKER_START_FAILED',
   INTERNAL: 'GH_ERR_INTERNAL',
 } as const;
 

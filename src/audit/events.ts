@@ -76,11 +76,31 @@ export interface CertIssuedRecord {
   readonly client_addr: string;
 }
 
+/**
+ * One administrator action (`admin.action`): an admin API call (status, sessions, locks, reload),
+ * allowed or refused, or a reload by SIGHUP (user "(SIGHUP)", client_addr "local").
+ */
+export interface AdminActionRecord {
+  /** The caller's Gatehouse user. */
+  readonly user: string;
+  /** status | sessions.list | sessions.kill | locks.list | locks.add | locks.remove | reload */
+  readonly action: string;
+  /** What the action was about: a session id, a lock id, or the locked user (and database). */
+  readonly target?: string;
+  /** The reason the administrator gave (kill, lock). */
+  readonly reason?: string;
+  readonly client_addr: string;
+  readonly success: boolean;
+  /** Why it was refused or failed (the message the caller got). */
+  readonly error?: string;
+}
+
 export interface AuditLog {
   session(context: SessionContext): SessionAudit;
   denied(record: SessionDeniedRecord): void;
   login(record: LoginRecord): void;
   certIssued(record: CertIssuedRecord): void;
+  admin(record: AdminActionRecord): void;
   /** Flush buffered events; called on shutdown so the trail loses nothing. */
   close(): Promise<void>;
 }

@@ -4,10 +4,11 @@
 // caller hears back even if something inside the SDK (a credential provider) ignores the abort.
 import type { Logger } from 'pino';
 import type { GatehouseError } from '../errors.js';
+import type { AwsCallMetrics } from '../metrics/hooks.js';
 import { AwsDeadlineError, toGatehouseError, type AwsCallContext } from './aws-errors.js';
 
 export class AwsCalls {
-  constructor(private readonly options: { readonly logger: Logger; readonly now: () => number }) {}
+  constructor(private readonly options: { readonly logger: Logger; readonly now: () => number; readonly metrics?: AwsCallMetrics }) {}
 
   async run<T>(context: AwsCallContext, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const started = this.options.now();
@@ -22,17 +23,22 @@ export class AwsCalls {
     });
     try {
       const output = await Promise.race([send(abort.signal), deadline]);
-      this.options.logger.info({ ...fields(context), latency_ms: this.options.now() - started, outcome: 'ok', ...metadataOf(output) }, 'aws call');
+      const latencyMs = this.options.now() - started;
+      this.options.logger.info({ ...fields(context), latency_ms: latencyMs, outcome: 'ok', ...metadataOf(output) }, 'aws call');
+      this.options.metrics?.awsCall(context.action, latencyMs / 1000);
       return output;
     } catch (error) {
       const refusal: GatehouseError = toGatehouseError(abort.signal.aborted ? new AwsDeadlineError(context.deadlineMs) : error, context);
+      const latencyMs = this.options.now() - started;
+      const awsError = error instanceof Error ? error.name : typeof error;
+      this.options.metrics?.awsCall(context.action, latencyMs / 1000, awsError);
       this.options.logger.warn(
         {
           ...fields(context),
-          latency_ms: this.options.now() - started,
+          latency_ms: latencyMs,
           outcome: 'error',
           ...metadataOf(error),
-          aws_error: error instanceof Error ? error.name : typeof error,
+          aws_error: awsError,
           code: refusal.code,
         },
         `aws call failed: ${refusal.message}`,

@@ -10,6 +10,7 @@
 import { fromNodeProviderChain, fromTemporaryCredentials, fromTokenFile } from '@aws-sdk/credential-providers';
 import type { Logger } from 'pino';
 import type { AwsConfig } from '../config/types.js';
+import type { AwsCallMetrics } from '../metrics/hooks.js';
 
 /** AWS credentials as the SDK's providers return them (AwsCredentialIdentity). */
 export interface AwsKeys {
@@ -92,6 +93,8 @@ export interface AwsCredentialProvidersOptions {
   readonly factories?: ProviderFactories;
   /** Replaces the default provider chain as the base identity (tests, demos with fixed keys). */
   readonly baseCredentials?: AwsKeysProvider;
+  /** Each resolution's latency and outcome, as operation AssumeRole, AssumeRoleWithWebIdentity or DefaultCredentials. */
+  readonly metrics?: AwsCallMetrics;
 }
 
 export class AwsCredentialProviders {
@@ -130,7 +133,7 @@ export class AwsCredentialProviders {
   }
 
   private memoized(step: string, roleArn: string | undefined, resolve: AwsKeysProvider): AwsKeysProvider {
-    const { logger, now } = this.options;
+    const { logger, now, metrics } = this.options;
     let current: { keys: AwsKeys; refreshAt: number } | undefined;
     let inFlight: Promise<AwsKeys> | undefined;
     return async () => {
@@ -140,11 +143,15 @@ export class AwsCredentialProviders {
         try {
           const keys = await resolve();
           current = { keys, refreshAt: refreshTime(keys, started) };
-          logger.info({ aws_action: step, role_arn: roleArn, latency_ms: now() - started, outcome: 'ok', expires_at: keys.expiration?.toISOString() }, 'aws credentials resolved');
+          const latencyMs = now() - started;
+          metrics?.awsCall(step, latencyMs / 1000);
+          logger.info({ aws_action: step, role_arn: roleArn, latency_ms: latencyMs, outcome: 'ok', expires_at: keys.expiration?.toISOString() }, 'aws credentials resolved');
           return keys;
         } catch (error) {
           current = undefined;
-          logger.warn({ aws_action: step, role_arn: roleArn, latency_ms: now() - started, outcome: 'error', aws_error: errorName(error), aws_message: errorMessage(error) }, 'aws credentials failed');
+          const latencyMs = now() - started;
+          metrics?.awsCall(step, latencyMs / 1000, errorName(error));
+          logger.warn({ aws_action: step, role_arn: roleArn, latency_ms: latencyMs, outcome: 'error', aws_error: errorName(error), aws_message: errorMessage(error) }, 'aws credentials failed');
           throw new AwsCredentialsError(step, roleArn, error);
         } finally {
           inFlight = undefined;

@@ -4,6 +4,7 @@
 // options exist for tests (fixed base keys, a quick endpoint cache, short backoff, a clock).
 import type { Logger } from 'pino';
 import type { UpstreamCredentials } from '../auth/credentials.js';
+import type { AwsCallMetrics } from '../metrics/hooks.js';
 import { AwsCalls } from './aws-calls.js';
 import { attemptTimeoutMs, AwsClients, clientSettings, type RequestHandlerInput } from './aws-clients.js';
 import { AwsCredentialSource } from './aws-credential-source.js';
@@ -34,7 +35,7 @@ export interface AwsDatabases {
   close(): void;
 }
 
-export function createAwsDatabases(options: { logger: Logger; connectTimeoutMs: () => number; aws?: AwsOptions }): AwsDatabases {
+export function createAwsDatabases(options: { logger: Logger; connectTimeoutMs: () => number; aws?: AwsOptions; metrics?: AwsCallMetrics }): AwsDatabases {
   const aws = options.aws ?? {};
   const now = aws.now ?? Date.now;
   const logger = options.logger.child({ component: 'aws' });
@@ -45,10 +46,11 @@ export function createAwsDatabases(options: { logger: Logger; connectTimeoutMs: 
     now,
     factories: aws.providerFactories,
     baseCredentials: base === undefined || typeof base === 'function' ? base : async () => base,
+    metrics: options.metrics,
     clientSettings: clientSettings({ backoff, requestHandler: aws.requestHandler }, attemptTimeoutMs(options.connectTimeoutMs())),
   });
   const clients = new AwsClients({ credentials: providers, backoff, requestHandler: aws.requestHandler });
-  const calls = new AwsCalls({ logger, now });
+  const calls = new AwsCalls({ logger, now, metrics: options.metrics });
   const lookup = { clients, calls, now, deadlineMs: options.connectTimeoutMs, cacheMs: aws.endpointCacheMs ?? DEFAULT_ENDPOINT_CACHE_MS };
   const clusters = new RedshiftClusters(lookup);
   const workgroups = new ServerlessWorkgroups(lookup);

@@ -15,6 +15,8 @@ import type { GatehouseConfig } from '../config/types.js';
 import { canEverAccessDatabase } from '../rbac/database-access.js';
 import { decide } from '../rbac/decide.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
+import { readUsersFile } from '../users/users-file.js';
+import { withStoredUsers } from '../users/merge-users.js';
 import { reportCliError } from './cli-errors.js';
 import { commandOutput } from './command-output.js';
 import { psqlCommand } from './psql-command.js';
@@ -53,7 +55,9 @@ export function registerCertsIssueCommand(program: Command): void {
 }
 
 function issue(options: IssueOptions, writeOut: (text: string) => void, writeErr: (text: string) => void): void {
-  const config = loadConfigFile(options.config);
+  // Users added with `gatehouse users add` live in the users file: the daemon serves them, so sign for them too.
+  const yaml = loadConfigFile(options.config);
+  const config = withStoredUsers(yaml, readUsersFile(yaml.proxy.users_file)).config;
   checkAccess(config, options, writeErr);
   const ttlMs = certificateTtl(config, options, writeErr);
   const authorities = loadAuthorities(config.proxy.ca_dir);

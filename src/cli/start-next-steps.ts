@@ -9,7 +9,10 @@ import { readUsersFile } from '../users/users-file.js';
 import { certificateFingerprint } from '../web/ca-endpoint.js';
 import { psqlCommand, shellWord } from './psql-command.js';
 
-export function nextSteps(config: GatehouseConfig, daemon: Daemon, configPath: string): string {
+/** What the banner needs of a running Gatehouse: a Daemon, or the primary of several workers. */
+export type ListeningGatehouse = Pick<Daemon, 'postgresAddress' | 'webAddress' | 'embedded' | 'authorities'>;
+
+export function nextSteps(config: GatehouseConfig, daemon: ListeningGatehouse, configPath: string): string {
   const postgres = parseHostPort(config.proxy.public_addr, daemon.postgresAddress.port);
   const webAddress = `${postgres.host}:${daemon.webAddress.port}`;
   const lines = [
@@ -40,7 +43,7 @@ export function nextSteps(config: GatehouseConfig, daemon: Daemon, configPath: s
   return `${lines.join('\n')}\n`;
 }
 
-function whereIs(database: DatabaseConfig, daemon: Daemon): string {
+function whereIs(database: DatabaseConfig, daemon: ListeningGatehouse): string {
   const embedded = daemon.embedded.get(database.name);
   if (embedded !== undefined) return `embedded PostgreSQL on 127.0.0.1:${embedded.target.port}`;
   const aws = database.aws;

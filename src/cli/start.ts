@@ -1,9 +1,14 @@
 // `gatehouse start`: validate the config, create the CAs on first start, run the daemon until a
 // signal, and tell the person at the terminal exactly what to run next. SIGTERM/SIGINT drain:
-// running sessions get proxy.shutdown_grace to end (exit 0), then are ended (exit 143).
+// running sessions get proxy.shutdown_grace to end (exit 0), then are ended (exit 143). SIGHUP
+// reloads gatehouse.yaml and the users file (an invalid file is logged and changes nothing).
+// With proxy.workers > 1 this process is the primary of that many workers (src/cluster/primary.ts):
+// the signals keep their meaning, and the primary passes them on to the workers.
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import type { GatehouseConfig } from '../config/types.js';
+import type { ClusterPrimary } from '../cluster/primary.js';
+import { workerCount } from '../cluster/worker-count.js';
 import type { Daemon } from '../daemon.js';
 import { createLogger } from '../logging.js';
 import { reportCliError } from './cli-errors.js';
@@ -22,17 +27,33 @@ export function registerStartCommand(program: Command): void {
         return reportCliError(error);
       }
       const logger = createLogger(config.log.level);
-      let daemon: Daemon;
+      let daemon: Daemon | ClusterPrimary;
       try {
-        // Loaded here, not at the top: the daemon pulls in the AWS SDK, which every other
-        // gatehouse command (users, certs, config check) would otherwise load for nothing.
-        const { Daemon } = await import('../daemon.js');
-        daemon = await Daemon.start({ config, logger });
+        const workers = workerCount(config.proxy.workers);
+        if (workers > 1) {
+          const { ClusterPrimary } = await import('../cluster/primary.js');
+          daemon = await ClusterPrimary.start({ configFile: options.config, logger, workers });
+        } else {
+          // Loaded here, not at the top: the daemon pulls in the AWS SDK, which every other
+          // gatehouse command (users, certs, config check) would otherwise load for nothing.
+          const { Daemon } = await import('../daemon.js');
+          daemon = await Daemon.start({ config, logger });
+        }
       } catch (error) {
         logger.fatal({ err: error }, 'gatehouse could not start');
         return reportCliError(error);
       }
       process.stdout.write(nextSteps(daemon.config, daemon, options.config));
+      const reload = () => {
+        try {
+          daemon.reloadOnSignal();
+        } catch (error) {
+          // A reload must never take the daemon down; the configuration in force stays.
+          logger.error({ err: error }, 'reload on SIGHUP failed');
+        }
+      };
+      process.on('SIGHUP', reload);
+      // The handler stays during the drain too: without one, SIGHUP would kill the process.
       await waitForStopSignal();
       // A second SIGTERM or SIGINT while draining ends the grace period at once.
       const interrupt = new AbortController();

@@ -23,6 +23,7 @@ export function crossFieldIssues(raw: unknown, sourceMap: SourceMap): LocatedIss
     ...databaseKinds(raw),
     ...passwordSources(raw),
     ...awsBlocks(raw),
+    ...sshTunnels(raw),
     ...proxyProtocolTrust(raw),
   ];
 }
@@ -174,6 +175,20 @@ function awsBlocks(raw: Raw): LocatedIssue[] {
         });
       }
     }
+  }
+  return issues;
+}
+
+/** An SSH bastion leads to a database somewhere else; an embedded one runs on Gatehouse's own host. */
+function sshTunnels(raw: Raw): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  for (const [index, database] of entries(raw.databases)) {
+    if (!isRecord(database) || database.ssh_tunnel === undefined || database.kind !== 'embedded') continue;
+    issues.push({
+      path: ['databases', index, 'ssh_tunnel'],
+      anchor: 'key',
+      message: `is only allowed when ${formatPath(['databases', index, 'kind'])} is postgres, but it is embedded: Gatehouse runs that database on its own host`,
+    });
   }
   return issues;
 }

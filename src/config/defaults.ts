@@ -17,6 +17,10 @@ export const MAX_MAX_CONNECTIONS = 1_000_000;
 export const DEFAULT_CLIENT_IDLE_TIMEOUT = '0';
 /** Below the 350 s idle timeout of AWS NLBs and the 4-10 min of most other load balancers. */
 export const DEFAULT_TCP_KEEPALIVE = '60s';
+/** proxy.workers: 'auto' is os.availableParallelism(); a number is that many processes, up to MAX_WORKERS. */
+export const DEFAULT_WORKERS = 'auto';
+/** Cancel keys carry the worker's index in 6 bits (src/proxy/cancel-keys.ts). */
+export const MAX_WORKERS = 64;
 /** The port a database uri means when it names none. */
 export const DEFAULT_POSTGRES_PORT = 5432;
 
@@ -32,3 +36,8 @@ export const DEFAULT_REDSHIFT_PORT = 5439;
 export const MIN_AWS_CREDENTIAL_DURATION_MS = 900_000;
 export const MAX_AWS_CREDENTIAL_DURATION_MS = 3_600_000;
 export const DEFAULT_AWS_CREDENTIAL_DURATION = '15m';
+/** ssh_tunnel: the bastion's port, and the keepalive dbt Cloud recommends for bastions behind a load balancer. */
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_SSH_KEEPALIVE_INTERVAL = '30s';
+export const DEFAULT_SSH_KEEPALIVE_COUNT_MAX = 10;
+export const MAX_SSH_KEEPALIVE_COUNT_MAX = 1000;

@@ -2,6 +2,7 @@
 // paths become `*_ms` numbers and absolute paths. Its output is exactly GatehouseConfig (proved at
 // the bottom). Rules that span several fields (unique names, kind vs uri) live in cross-checks.ts,
 // which runs even when this schema fails, so one run reports every problem.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseHostPort } from './address.js';
@@ -17,13 +18,19 @@ import {
   DEFAULT_POSTGRES_PORT,
   DEFAULT_PUBLIC_ADDR,
   DEFAULT_SHUTDOWN_GRACE,
+  DEFAULT_SSH_KEEPALIVE_COUNT_MAX,
+  DEFAULT_SSH_KEEPALIVE_INTERVAL,
+  DEFAULT_SSH_PORT,
   DEFAULT_STARTUP_TIMEOUT,
   DEFAULT_TCP_KEEPALIVE,
+  DEFAULT_WORKERS,
   DEFAULT_WEB_LISTEN_ADDR,
   MAX_AWS_CREDENTIAL_DURATION_MS,
   MAX_MAX_CONNECTIONS,
   MAX_SESSION_TTL_MS,
+  MAX_SSH_KEEPALIVE_COUNT_MAX,
   MAX_TIMEOUT_MS,
+  MAX_WORKERS,
   MIN_AWS_CREDENTIAL_DURATION_MS,
   MIN_SESSION_TTL_MS,
 } from './defaults.js';
@@ -130,6 +137,12 @@ const conditions = z
   })
   .prefault({});
 
+/** proxy.workers: auto (one per CPU) or how many processes share the listeners. */
+const workerCount = z.custom<'auto' | number>(
+  (value) => value === 'auto' || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS),
+  { error: (issue) => `must be auto or a whole number from 1 to ${MAX_WORKERS}, not ${describeValue(issue.input)}` },
+);
+
 /** One of proxy.proxy_protocol_trusted_cidrs: 10.0.0.0/8, 2001:db8::/32, or one address. */
 const cidrBlock = z.string().superRefine((value, ctx) => {
   try {
@@ -162,6 +175,7 @@ function proxySchema(context: SchemaContext) {
       client_idle_timeout: durationOrOff().prefault(DEFAULT_CLIENT_IDLE_TIMEOUT),
       disconnect_expired_cert: z.boolean().default(true),
       tcp_keepalive: durationOrOff().prefault(DEFAULT_TCP_KEEPALIVE),
+      workers: workerCount.default(DEFAULT_WORKERS),
     })
     .prefault({})
     .transform((proxy) => ({
@@ -182,6 +196,7 @@ function proxySchema(context: SchemaContext) {
       client_idle_timeout_ms: proxy.client_idle_timeout,
       disconnect_expired_cert: proxy.disconnect_expired_cert,
       tcp_keepalive_ms: proxy.tcp_keepalive,
+      workers: proxy.workers,
     }));
 }
 
@@ -220,7 +235,75 @@ function databaseSchema(context: SchemaContext) {
       })
       .optional(),
     aws: awsSchema(context).optional(),
+    ssh_tunnel: sshTunnelSchema(context).optional(),
   });
+}
+
+/** Why a bastion host is not one, or undefined when it is fine: a name or address alone (its port has a key of its own). */
+function sshHostProblem(value: string): string | undefined {
+  if (isIP(value) !== 0) return undefined;
+  if (value.includes(':')) return `${JSON.stringify(value)} must be a host name or IP address alone; put the port in ssh_tunnel.port`;
+  try {
+    parseHostPort(value, DEFAULT_SSH_PORT);
+    return undefined;
+  } catch {
+    return `${JSON.stringify(value)} is not a host name or IP address`;
+  }
+}
+
+const sshHost = z.string().superRefine((value, ctx) => {
+  const problem = sshHostProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const sshPort = port.refine((value) => value !== 0, { error: 'must be a whole number from 1 to 65535' });
+
+function sshTunnelSchema(context: SchemaContext) {
+  return z
+    .strictObject({
+      host: sshHost,
+      port: sshPort.default(DEFAULT_SSH_PORT),
+      user: z.string().regex(/^[^\s@:]+$/, { error: 'must be an account name on the bastion, without spaces, "@" or ":"' }),
+      private_key_file: absolutePath(context).optional(),
+      known_hosts_file: absolutePath(context).optional(),
+      keepalive_interval: durationOrOff().prefault(DEFAULT_SSH_KEEPALIVE_INTERVAL),
+      keepalive_count_max: z
+        .number()
+        .refine((value) => Number.isInteger(value) && value >= 1 && value <= MAX_SSH_KEEPALIVE_COUNT_MAX, {
+          error: `must be a whole number from 1 to ${MAX_SSH_KEEPALIVE_COUNT_MAX}`,
+        })
+        .default(DEFAULT_SSH_KEEPALIVE_COUNT_MAX),
+    })
+    .superRefine(
+      (tunnel, ctx) => {
+        // Checked here rather than as a plain required key so the message can name this bastion.
+        // (With `when`, this runs whatever the value is: a non-mapping has its own error already.)
+        if (typeof tunnel !== 'object' || tunnel === null || Array.isArray(tunnel) || tunnel.known_hosts_file !== undefined) return;
+        // Only values that are right themselves go into the suggested command.
+        const host = typeof tunnel.host === 'string' && sshHostProblem(tunnel.host) === undefined ? tunnel.host : 'BASTION';
+        const portValue = sshPort.safeParse(tunnel.port ?? DEFAULT_SSH_PORT).data ?? DEFAULT_SSH_PORT;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['known_hosts_file'],
+          message:
+            `is required: Gatehouse never trusts a bastion's host key on first use. Write its keys to a file with ` +
+            `"ssh-keyscan -p ${portValue} ${host} > known_hosts", check their fingerprints ("ssh-keygen -lf known_hosts") ` +
+            `against the bastion's own ("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" there), and name the file here`,
+        });
+      },
+      // Also when another key of the tunnel is wrong, so that both problems are reported in one run.
+      { when: () => true },
+    )
+    .transform((tunnel) => ({
+      host: tunnel.host,
+      port: tunnel.port,
+      user: tunnel.user,
+      private_key_file: tunnel.private_key_file,
+      // Present: the check above fails the parse otherwise, and transforms do not run after a failure.
+      known_hosts_file: tunnel.known_hosts_file ?? '',
+      keepalive_interval_ms: tunnel.keepalive_interval,
+      keepalive_count_max: tunnel.keepalive_count_max,
+    }));
 }
 
 // The names AWS allows (see the Redshift, Redshift Serverless and IAM API references), checked here so
@@ -297,12 +380,15 @@ const roleSchema = z.strictObject({
       max_session_ttl: duration(MIN_SESSION_TTL_MS, MAX_SESSION_TTL_MS).prefault(formatDuration(MAX_SESSION_TTL_MS)),
       max_connections: connectionLimit.optional(),
       client_idle_timeout: durationOrOff().optional(),
+      admin: z.boolean().optional(),
     })
     .prefault({})
     .transform((options) => ({
       max_session_ttl_ms: options.max_session_ttl,
       ...(options.max_connections === undefined ? {} : { max_connections: options.max_connections }),
       ...(options.client_idle_timeout === undefined ? {} : { client_idle_timeout_ms: options.client_idle_timeout }),
+      // Present only when true, so that configs (and tests) without it read exactly as before.
+      ...(options.admin === true ? { admin: true as boolean } : {}),
     })),
 });
 
@@ -339,7 +425,7 @@ export function configSchema(context: SchemaContext) {
       proxy: config.proxy,
       log: config.log,
       audit: config.audit,
-      databases: config.databases.map((database) => withEmbeddedDefaults(database, config.proxy)),
+      databases: config.databases.map((database) => withSshKeyDefault(withEmbeddedDefaults(database, config.proxy), config.proxy)),
       roles: config.roles,
       users: config.users,
     }));
@@ -362,6 +448,20 @@ function withEmbeddedDefaults(database: ParsedDatabase, proxy: ProxyConfig): Fin
       data_dir: embedded?.data_dir ?? path.join(proxy.data_dir, 'embedded', database.name),
     },
   };
+}
+
+type ParsedSshTunnel = NonNullable<ParsedDatabase['ssh_tunnel']>;
+type FinalSshTunnel = Omit<ParsedSshTunnel, 'private_key_file'> & { private_key_file: string };
+
+/** Each database behind a bastion has its own key by default, where `gatehouse ssh-key show` creates it. */
+function withSshKeyDefault<T extends { name: string; ssh_tunnel?: ParsedSshTunnel }>(
+  database: T,
+  proxy: ProxyConfig,
+): Omit<T, 'ssh_tunnel'> & { ssh_tunnel?: FinalSshTunnel } {
+  const { ssh_tunnel, ...rest } = database;
+  if (ssh_tunnel === undefined) return rest;
+  const private_key_file = ssh_tunnel.private_key_file ?? path.join(proxy.data_dir, 'ssh', `${database.name}_ed25519`);
+  return { ...rest, ssh_tunnel: { ...ssh_tunnel, private_key_file } };
 }
 
 // Compile-time proof that the schema produces GatehouseConfig, no more and no less: the output is

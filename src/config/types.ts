@@ -41,6 +41,8 @@ export interface ProxyConfig {
   readonly disconnect_expired_cert: boolean;
   /** TCP keepalive idle time on client and database sockets (0: off). */
   readonly tcp_keepalive_ms: number;
+  /** Processes that share the listeners: 'auto' (one per CPU, os.availableParallelism()) or 1 to 64; 1 is one process. */
+  readonly workers: 'auto' | number;
 }
 
 export interface LogConfig {
@@ -105,6 +107,23 @@ export interface AwsConfig {
   readonly redshift_serverless?: AwsRedshiftServerlessConfig;
 }
 
+/** A database reached through an SSH bastion (jump host): each upstream connection is a channel of one shared SSH connection. */
+export interface SshTunnelConfig {
+  /** The bastion's host name or IP address. */
+  readonly host: string;
+  readonly port: number;
+  /** The account Gatehouse logs in as on the bastion. */
+  readonly user: string;
+  /** Absolute path of Gatehouse's private key (default <data_dir>/ssh/<database>_ed25519, made by `gatehouse ssh-key show`). */
+  readonly private_key_file: string;
+  /** Absolute path of an OpenSSH known_hosts file that lists the bastion's host key: it is never trusted on first use. */
+  readonly known_hosts_file: string;
+  /** How often an SSH keepalive is sent while the connection is quiet (0: never). */
+  readonly keepalive_interval_ms: number;
+  /** Unanswered keepalives in a row after which the connection counts as dead. */
+  readonly keepalive_count_max: number;
+}
+
 export interface DatabaseConfig {
   readonly name: string;
   readonly description: string;
@@ -120,6 +139,8 @@ export interface DatabaseConfig {
   readonly embedded?: EmbeddedDatabaseConfig;
   /** Redshift or Redshift Serverless: the address and each session's password come from AWS. */
   readonly aws?: AwsConfig;
+  /** Reach the database through this SSH bastion instead of dialling it directly; not with kind embedded. */
+  readonly ssh_tunnel?: SshTunnelConfig;
 }
 
 export interface RoleConditions {
@@ -136,6 +157,8 @@ export interface RoleOptions {
   readonly max_connections?: number;
   /** Idle timeout for this role's users; the smallest non-zero among the user's roles replaces the proxy's. */
   readonly client_idle_timeout_ms?: number;
+  /** Users with this role may use the admin API (gatehouse status, sessions, locks, reload); absent means false. */
+  readonly admin?: boolean;
 }
 
 export interface RoleConfig {

@@ -18,7 +18,8 @@ import { DbctlError } from './dbctl-error.js';
 
 const DIR_MODE = 0o700;
 const KEY_MODE = 0o600;
-const FILE_MODE = 0o644;
+// Profiles, certificates and routes say who the user is and where they may go: owner-only, like the keys.
+const FILE_MODE = 0o600;
 /** The config's rule for database names: safe as a directory name and as a service section name. */
 const DATABASE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 

@@ -10,7 +10,7 @@ import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import type { UpstreamCredentials } from '../auth/credentials.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { writePrivateKeyFile } from '../ca/key-files.js';
-import type { DatabaseConfig } from '../config/types.js';
+import type { DatabaseConfig, GatehouseConfig } from '../config/types.js';
 import type { UpstreamTarget } from '../proxy/upstream-targets.js';
 import { PostgresCluster } from './postgres-cluster.js';
 
@@ -54,6 +54,20 @@ export async function startEmbeddedDatabase(database: DatabaseConfig, hostCa: Ce
     credentials: { user: SUPERUSER, password },
     stop: () => cluster.stop(),
   };
+}
+
+/** Every `kind: embedded` database of the config, started one after another; all or none. */
+export async function startEmbeddedDatabases(config: GatehouseConfig, hostCa: CertificateAuthority, logger: Logger): Promise<Map<string, EmbeddedDatabase>> {
+  const started = new Map<string, EmbeddedDatabase>();
+  try {
+    for (const database of config.databases) {
+      if (database.kind === 'embedded') started.set(database.name, await startEmbeddedDatabase(database, hostCa, logger));
+    }
+  } catch (error) {
+    await Promise.all([...started.values()].map((database) => database.stop()));
+    throw error;
+  }
+  return started;
 }
 
 /** The generated superuser password: made on first start, read back afterwards. */

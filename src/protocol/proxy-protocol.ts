@@ -95,7 +95,7 @@ function parseV1(buf: Buffer): ProxyParseResult {
     throw new ProxyProtocolError('invalid PROXY protocol v1 header: expected "PROXY TCP4|TCP6 source destination source-port destination-port"');
   }
   const [, sourceText, destinationText, sourcePortText, destinationPortText] = fields as [string, string, string, string, string];
-  const isFamily = protocol === 'TCP4' ? net.isIPv4 : net.isIPv6;
+  const isFamily = protocol === 'TCP4' ? net.isIPv4 : isPlainIPv6;
   for (const address of [sourceText, destinationText]) {
     if (!isFamily(address)) {
       throw new ProxyProtocolError(`invalid PROXY protocol v1 header: ${JSON.stringify(address)} is not an ${protocol === 'TCP4' ? 'IPv4' : 'IPv6'} address`);
@@ -112,6 +112,14 @@ function parseV1(buf: Buffer): ProxyParseResult {
       destination: { address: destinationText, port: parseV1Port(destinationPortText) },
     },
   };
+}
+
+/**
+ * net.isIPv6 also accepts a scope zone ("fe80::1%eth0"): no address a socket on another host
+ * reports, not the spec's textual form, and refused by HAProxy's own parser (inet_pton).
+ */
+function isPlainIPv6(text: string): boolean {
+  return net.isIPv6(text) && !text.includes('%');
 }
 
 function parseV1Port(text: string): number {

@@ -6,6 +6,7 @@
 // unnamed statement, which every Parse simply replaces, gets no Parse record of its own.
 // Execute and Close are not worth a line; Close only makes the auditor forget a statement.
 import type { QueryRecord } from '../audit/events.js';
+import { FrontendMessageType } from '../protocol/constants.js';
 import type { AuditedFrame } from '../protocol/frontend-framer.js';
 import { decodeAuditedFrame } from '../protocol/frontend-messages.js';
 
@@ -19,6 +20,13 @@ export class QueryAuditor {
 
   /** The record to write for this message, if any. */
   recordFor(frame: AuditedFrame): QueryRecord | undefined {
+    // The common case on the hot path, a whole simple Query (its text and one closing NUL), read
+    // without the general decoder; anything else (cut, no NUL, bytes after it) goes through it.
+    if (frame.type === FrontendMessageType.QUERY && !frame.truncated) {
+      const { body } = frame;
+      const end = body.length - 1;
+      if (end >= 0 && body[end] === 0 && body.indexOf(0) === end) return { message: 'query', query: body.toString('utf8', 0, end) };
+    }
     let message;
     try {
       message = decodeAuditedFrame(frame);

@@ -28,6 +28,8 @@ export class Relay {
   private finished: ((result: RelayResult) => void) | undefined;
   private readonly framer = new FrontendFramer();
   private readonly handleFrame = (frame: AuditedFrame): void => {
+    // Messages behind a Terminate never run (the database stops reading there): not audited either.
+    if (this.terminated) return;
     if (frame.type === TERMINATE) this.terminated = true;
     this.onFrame(frame);
   };
@@ -37,6 +39,16 @@ export class Relay {
     private readonly server: tls.TLSSocket,
     private readonly onFrame: (frame: AuditedFrame) => void,
   ) {}
+
+  /** Bytes relayed so far, client to database: read at metrics scrapes and by the admin API, never pushed per chunk. */
+  get relayedFromClient(): number {
+    return this.bytesFromClient;
+  }
+
+  /** Bytes relayed so far, database to client. */
+  get relayedToClient(): number {
+    return this.bytesToClient;
+  }
 
   /**
    * Relays until either side goes away. `fromClient` and `fromServer` are bytes each side sent
@@ -56,9 +68,13 @@ export class Relay {
       client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));
       server.on('drain', () => client.resume());
 
-      server.on('end', () => this.finish('the database closed the connection'));
-      server.on('close', () => this.finish('the database closed the connection'));
-      server.on('error', (error: Error) => this.finish('the connection to the database failed', error));
+      // After a Terminate the database closing first is still the client ending its session.
+      server.on('end', () => this.finish(this.terminated ? 'client terminated the session' : 'the database closed the connection'));
+      server.on('close', () => this.finish(this.terminated ? 'client terminated the session' : 'the database closed the connection'));
+      // A GatehouseError from the database's side (the SSH tunnel under it was lost) tells the client why.
+      server.on('error', (error: Error) =>
+        error instanceof GatehouseError ? this.end(error, error.message) : this.finish('the connection to the database failed', error),
+      );
       client.on('end', () => this.finish(this.terminated ? 'client terminated the session' : 'client closed the connection'));
       client.on('close', () => this.finish(this.terminated ? 'client terminated the session' : 'client closed the connection'));
       client.on('error', (error: Error) => this.finish('the connection to the client failed', error));
@@ -84,6 +100,12 @@ export class Relay {
   }
 
   private forwardFromClient(chunk: Buffer): void {
+    // After Terminate the session is over: nothing more from this client reaches the database.
+    if (this.terminated) return;
+    // Once the relay has finished (a protocol violation, the database gone) the client's socket is
+    // still readable until it closes: what it sends now is neither framed, audited nor forwarded.
+    if (this.finished === undefined) return;
+    const startsAtBoundary = this.framer.atMessageBoundary;
     try {
       this.framer.push(chunk, this.handleFrame);
     } catch (error) {
@@ -94,6 +116,7 @@ export class Relay {
       this.finish(`protocol violation: ${message}`, undefined, SqlState.PROTOCOL_VIOLATION);
       return;
     }
+    if (this.terminated) chunk = throughTerminate(chunk, startsAtBoundary);
     this.bytesFromClient += chunk.length;
     this.sawTraffic = true;
     if (!this.server.write(chunk)) this.client.pause();
@@ -112,4 +135,19 @@ export class Relay {
     }, 5_000).unref();
     done({ reason, bytesFromClient: this.bytesFromClient, bytesToClient: this.bytesToClient, sqlState, error });
   }
+}
+
+/**
+ * The part of a chunk up to and including its Terminate message. Only a chunk that starts on a
+ * message boundary (as clients write: whole messages) can be walked from its first byte; any other
+ * is forwarded whole, which is safe because the database stops reading at the Terminate.
+ */
+function throughTerminate(chunk: Buffer, startsAtBoundary: boolean): Buffer {
+  if (!startsAtBoundary) return chunk;
+  for (let offset = 0; offset + 5 <= chunk.length; ) {
+    const end = offset + 1 + chunk.readInt32BE(offset + 1);
+    if (chunk[offset] === TERMINATE) return chunk.subarray(0, end);
+    offset = end;
+  }
+  return chunk;
 }

@@ -1,7 +1,8 @@
 // Whether one more session may start: none while Gatehouse drains for shutdown, and none past
 // proxy.max_connections or the user's own max_connections. It counts the admitted sessions (from
 // the moment the user is known until the session ends), proxy-wide and per user, so the daemon can
-// wait for them to finish on their own before it ends the rest.
+// wait for them to finish on their own before it ends the rest. With proxy.workers > 1 the limits
+// are the whole Gatehouse's: the sessions other workers admitted count too (AdmittedElsewhere).
 import type { GatehouseConfig } from '../config/types.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { findUser, rolesOf } from '../rbac/subject.js';
@@ -18,11 +19,25 @@ export function userConnectionLimit(config: GatehouseConfig, userName: string): 
   return strictest;
 }
 
+/**
+ * The sessions the other workers of a multi-process Gatehouse have admitted, as they last reported
+ * them (an IPC round trip behind), and where this worker reports its own. Two workers admitting at
+ * the same instant can together pass a limit by at most workers-1 sessions.
+ */
+export interface AdmittedElsewhere {
+  total(): number;
+  ofUser(user: string): number;
+  /** This process admitted (+1) or released (-1) a session of `user`. */
+  changed(user: string, delta: 1 | -1): void;
+}
+
 export class SessionAdmission {
   private draining = false;
   private total = 0;
   private readonly perUser = new Map<string, number>();
   private emptied: (() => void)[] = [];
+
+  constructor(private readonly elsewhere?: AdmittedElsewhere) {}
 
   /** Sessions admitted and not yet ended. */
   get admitted(): number {
@@ -51,14 +66,16 @@ export class SessionAdmission {
   admit(user: string, config: GatehouseConfig): () => void {
     this.refuseIfDraining();
     const proxyLimit = config.proxy.max_connections;
-    if (this.total >= proxyLimit) {
-      throw new GatehouseError(ErrorCodes.TOO_MANY_CONNECTIONS, `too many connections: Gatehouse already serves ${this.total} sessions, its limit (proxy.max_connections) is ${proxyLimit}`, {
+    const serving = this.total + (this.elsewhere?.total() ?? 0);
+    if (serving >= proxyLimit) {
+      throw new GatehouseError(ErrorCodes.TOO_MANY_CONNECTIONS, `too many connections: Gatehouse already serves ${serving} sessions, its limit (proxy.max_connections) is ${proxyLimit}`, {
         sqlState: SqlState.TOO_MANY_CONNECTIONS,
         hint: 'Try again once other sessions have ended, or ask the Gatehouse administrator to raise proxy.max_connections.',
       });
     }
     const userLimit = userConnectionLimit(config, user);
-    const held = this.sessionsOf(user);
+    const heldHere = this.sessionsOf(user);
+    const held = heldHere + (this.elsewhere?.ofUser(user) ?? 0);
     if (userLimit !== undefined && held >= userLimit.limit) {
       throw new GatehouseError(
         ErrorCodes.TOO_MANY_CONNECTIONS,
@@ -67,12 +84,14 @@ export class SessionAdmission {
       );
     }
     this.total += 1;
-    this.perUser.set(user, held + 1);
+    this.perUser.set(user, heldHere + 1);
+    this.elsewhere?.changed(user, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.total -= 1;
+      this.elsewhere?.changed(user, -1);
       const left = this.sessionsOf(user) - 1;
       if (left > 0) this.perUser.set(user, left);
       else this.perUser.delete(user);

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { LockLookup } from '../admin/lock-store.js';
+import { connectRefusal, sessionAccess } from '../admin/session-access.js';
 import type { AuditLog, SessionAudit } from '../audit/events.js';
 import type { CredentialSource, UpstreamCredentials } from '../auth/credentials.js';
 import type { SaltedPasswordCache } from '../auth/upstream/scram-sha-256.js';
@@ -13,7 +15,8 @@ import type { DatabaseConfig, GatehouseConfig } from '../config/types.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { authenticationOk, backendKeyData, negotiateProtocolVersion } from '../protocol/backend-messages.js';
 import type { AuditedFrame } from '../protocol/frontend-framer.js';
-import { decide } from '../rbac/decide.js';
+import type { ConnectTimer } from '../metrics/connect-timer.js';
+import type { SessionMetrics } from '../metrics/hooks.js';
 import { CancelForwarder } from './cancel-forwarder.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { ClientHandshake, type ClientHello } from './client-handshake.js';
@@ -43,6 +46,10 @@ export interface SessionDependencies {
   readonly logger: Logger;
   /** Refuses sessions while draining and past max_connections; counts the admitted ones. */
   readonly admission: SessionAdmission;
+  /** The administrators' locks (gatehouse locks add), checked right after RBAC. */
+  readonly locks?: LockLookup;
+  /** Sessions started, active and refused, connect timings, bytes (read at scrape time). */
+  readonly metrics?: SessionMetrics;
 }
 
 interface Route {
@@ -58,11 +65,13 @@ export class Session {
   readonly id = randomUUID();
   /** The client's address: the socket's, or the real client's from a trusted PROXY protocol header. */
   clientAddress: string;
-  private readonly startedAt = Date.now();
+  /** ms since the epoch (the admin API's session list). */
+  readonly startedAt = Date.now();
   private identity: Identity | undefined;
   private route: Route | undefined;
   private relay: Relay | undefined;
   private readonly abort = new AbortController();
+  private terminated = false;
 
   constructor(
     private readonly raw: net.Socket,
@@ -81,6 +90,28 @@ export class Session {
     return this.route?.database.name;
   }
 
+  get dbUser(): string | undefined {
+    return this.route?.dbUser;
+  }
+
+  get dbName(): string | undefined {
+    return this.route?.dbName;
+  }
+
+  /** True once terminate() was called: the session is ending and leaves the listener's set a moment later. */
+  get terminating(): boolean {
+    return this.terminated;
+  }
+
+  /** Bytes relayed so far (0 before the relay starts). */
+  get bytesFromClient(): number {
+    return this.relay?.relayedFromClient ?? 0;
+  }
+
+  get bytesToClient(): number {
+    return this.relay?.relayedToClient ?? 0;
+  }
+
   async run(): Promise<void> {
     const handshake = new ClientHandshake(this.raw, this.deps.acceptor, {
       proxyProtocol: proxyProtocolPolicy(this.deps.config().proxy, this.deps.logger),
@@ -92,6 +123,7 @@ export class Session {
     try {
       const hello = await this.startup(handshake);
       if (hello.kind === 'cancel') return await this.forwardCancel(hello);
+      const timer = this.deps.metrics?.connectTimer();
       hello.socket.on('error', () => undefined);
       this.deps.admission.refuseIfDraining();
       this.identity = this.identify(hello.socket);
@@ -101,7 +133,7 @@ export class Session {
       // Counted from here: the user is known, and an unauthorized one has had its 28000.
       release = this.deps.admission.admit(this.identity.user, this.deps.config());
       const credentials = await this.credentialsFor(route);
-      const { upstream, target } = await this.connectUpstream(route, credentials, hello.parameters).catch((error: unknown) => {
+      const { upstream, target } = await this.connectUpstream(route, credentials, hello.parameters, timer).catch((error: unknown) => {
         this.forgetRefusedCredentials(route, error);
         throw error;
       });
@@ -114,15 +146,18 @@ export class Session {
         client_addr: this.clientAddress,
       });
       const key = this.deps.cancelKeys.issue({ databaseName: this.route.database.name, target, processId: upstream.processId, secretKey: upstream.secretKey });
+      let endMetrics: (() => void) | undefined;
       try {
         this.makeClientReady(hello, upstream, key);
         audit.started(credentials.user);
+        endMetrics = this.deps.metrics?.sessionStarted(route.database.name, this, timer);
         const result = await this.relayUntilEnd(hello.socket, upstream, hello.pipelined, audit);
         this.recordEnd(audit, result);
       } catch (error) {
         upstream.socket.destroy();
         throw error;
       } finally {
+        endMetrics?.();
         this.deps.cancelKeys.release(key.processId);
       }
     } catch (error) {
@@ -134,6 +169,7 @@ export class Session {
 
   /** Ends a running session from Gatehouse's side with an ErrorResponse saying why. */
   terminate(error: GatehouseError, reason: string): void {
+    this.terminated = true;
     if (this.relay !== undefined) this.relay.end(error, reason);
     else {
       this.abort.abort();
@@ -192,17 +228,18 @@ export class Session {
     return { database, dbUser, dbName };
   }
 
-  /** May this user use this database, db user and db name? Decided against the current config. */
+  /**
+   * May this user use this database, db user and db name, and is no lock in the way? Decided against
+   * the current config and locks, by the same function that re-decides running sessions after a reload.
+   */
   private authorize(identity: Identity, route: Route): void {
-    const decision = decide(this.deps.config(), {
+    const verdict = sessionAccess(this.deps.config(), this.deps.locks, {
       user: identity.user,
       database: route.database.name,
       dbUser: route.dbUser,
       dbName: route.dbName,
     });
-    if (!decision.allowed) {
-      throw new GatehouseError(ErrorCodes.ACCESS_DENIED, decision.reason, { sqlState: SqlState.INVALID_AUTHORIZATION });
-    }
+    if (!verdict.allowed) throw connectRefusal(verdict);
   }
 
   /** The upstream login the person never sees. */
@@ -222,6 +259,7 @@ export class Session {
     route: Route,
     credentials: UpstreamCredentials,
     clientParameters: ReadonlyMap<string, string>,
+    connectTimer?: ConnectTimer,
   ): Promise<{ upstream: UpstreamSession; target: UpstreamTarget }> {
     const target = await this.deps.targets.targetFor(route.database);
     const timeoutMs = this.deps.config().proxy.connect_timeout_ms;
@@ -234,7 +272,10 @@ export class Session {
     this.abort.signal.addEventListener('abort', stopAttempt, { once: true });
     const connect = async () => {
       const keepAliveMs = this.deps.config().proxy.tcp_keepalive_ms;
-      const socket = await this.deps.dialer.connect({ databaseName: route.database.name, target, timeoutMs, keepAliveMs }, attempt.signal);
+      connectTimer?.lap('credentials');
+      const onDialed = () => connectTimer?.lap('dial');
+      const socket = await this.deps.dialer.connect({ databaseName: route.database.name, target, timeoutMs, keepAliveMs, onDialed }, attempt.signal);
+      connectTimer?.lap('tls');
       socket.on('error', () => undefined);
       try {
         const upstream = await loginUpstream(socket, {
@@ -244,6 +285,7 @@ export class Session {
           parameters,
           saltedPasswords: this.deps.saltedPasswords,
         });
+        connectTimer?.lap('auth');
         return { upstream, target };
       } catch (error) {
         socket.destroy();
@@ -313,6 +355,8 @@ export class Session {
   /** A CancelRequest: forward it with the real key if Gatehouse issued this one; say nothing either way. */
   private async forwardCancel(hello: Extract<ClientHello, { kind: 'cancel' }>): Promise<void> {
     this.raw.end();
+    // With proxy.workers > 1 another worker may have issued the key: that worker checks and forwards it.
+    if (this.deps.cancelKeys.passIfElsewhere(hello.processId, hello.secretKey)) return;
     const target = this.deps.cancelKeys.lookup(hello.processId, hello.secretKey);
     if (target === undefined) {
       this.deps.logger.info({ client_addr: this.clientAddress }, 'cancel request with an unknown key ignored');
@@ -336,6 +380,7 @@ export class Session {
       this.deps.logger.debug({ client_addr: this.clientAddress }, 'client left during startup');
       return;
     }
+    this.deps.metrics?.sessionRefused(refusal.code, refusal.sqlState, this.route?.database.name);
     this.deps.audit.denied({
       session_id: this.id,
       client_addr: this.clientAddress,

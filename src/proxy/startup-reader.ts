@@ -3,14 +3,32 @@
 // to the startup packet cap: readStartupPacket refuses a longer claimed length after four bytes.
 import type { Socket } from 'node:net';
 import { readStartupPacket, type StartupPacket } from '../protocol/startup.js';
-import { GatehouseError, ErrorCodes, SqlState } from '../errors.js';
+import { GatehouseError, ErrorCodes, ProtocolError, SqlState } from '../errors.js';
 
 export class ClientClosedError extends GatehouseError {
-  constructor() {
+  /** `cause`: the socket error when the client went away abruptly (a reset) rather than closing. */
+  constructor(cause?: Error) {
     super(ErrorCodes.PROTOCOL_VIOLATION, 'client closed the connection during startup', {
       sqlState: SqlState.CONNECTION_FAILURE,
+      cause,
     });
   }
+}
+
+/** Socket errors that only say the client went away. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+
+/**
+ * A client's socket error as the refusal it is: a client that reset the connection has left; any
+ * other error (on a TLS socket: bytes that are not TLS records, a failed decryption) is something
+ * the client sent. Neither is Gatehouse's fault, so neither may surface as an internal error.
+ */
+export function clientSocketError(error: Error): GatehouseError {
+  if (error instanceof GatehouseError) return error;
+  if (CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? '')) return new ClientClosedError(error);
+  // OpenSSL's errors carry a short reason ("bad record type") besides their long message.
+  const { reason, code } = error as { reason?: string; code?: string };
+  return new ProtocolError(`the client's connection failed during startup: ${reason ?? code ?? error.message.trim()}`);
 }
 
 export class StartupReader {
@@ -22,7 +40,7 @@ export class StartupReader {
     this.wake();
   };
   private readonly onEnd = (): void => this.fail(new ClientClosedError());
-  private readonly onError = (error: Error): void => this.fail(error);
+  private readonly onError = (error: Error): void => this.fail(clientSocketError(error));
 
   constructor(private readonly socket: Socket) {
     socket.on('data', this.onData);

@@ -3,10 +3,14 @@
 // the login. TLS sessions are resumed per database, which saves a full handshake on every new
 // connection after the first, and the TLS context (the parsed CA roots) is built once per set of
 // roots rather than per connection, which cost about a tenth of a new connection's CPU.
+// The transport under TLS is pluggable: TCP by default, or a channel through an SSH bastion
+// (src/ssh/); TLS to the database runs end to end through either, verified the same way.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { sslRequest } from '../protocol/startup-message.js';
+import { serverIdentityError } from './server-identity.js';
 import { sniName, type UpstreamTarget } from './upstream-targets.js';
 
 export interface DialOptions {
@@ -15,9 +19,20 @@ export interface DialOptions {
   readonly timeoutMs: number;
   /** TCP keepalive idle time (proxy.tcp_keepalive); 0: off; default 60 s. */
   readonly keepAliveMs?: number;
+  /** Called once the transport is up and the database said yes to SSLRequest, before the TLS handshake (connect timings). */
+  readonly onDialed?: () => void;
 }
 
+/** How bytes reach the database before TLS: a TCP connection, or a channel through an SSH bastion. */
+export interface UpstreamTransport {
+  open(options: DialOptions, signal: AbortSignal): Promise<Duplex>;
+}
+
+export const tcpTransport: UpstreamTransport = { open: (options, signal) => dialTcp(options, signal) };
+
 export class UpstreamDialer {
+  constructor(private readonly transport: UpstreamTransport = tcpTransport) {}
+
   /** Last TLS session per database, for resumption. */
   private readonly sessions = new Map<string, Buffer>();
   /** One TLS context per CA bundle (the PEM text; '' for the system roots). */
@@ -27,12 +42,13 @@ export class UpstreamDialer {
   async connect(options: DialOptions, signal: AbortSignal): Promise<tls.TLSSocket> {
     const { target } = options;
     const address = `${target.host}:${target.port}`;
-    const raw = await dialTcp(options, signal);
+    const raw = await this.transport.open(options, signal);
     // Abandoning the attempt (deadline, shutdown) closes the socket at whatever step it is.
     const abandon = () => raw.destroy();
     signal.addEventListener('abort', abandon, { once: true });
     try {
       await negotiateTls(raw, options.databaseName, address);
+      options.onDialed?.();
       return await this.startTls(raw, options, address);
     } catch (error) {
       raw.destroy();
@@ -42,7 +58,7 @@ export class UpstreamDialer {
     }
   }
 
-  private startTls(raw: net.Socket, options: DialOptions, address: string): Promise<tls.TLSSocket> {
+  private startTls(raw: Duplex, options: DialOptions, address: string): Promise<tls.TLSSocket> {
     const { tls: settings } = options.target;
     const sessionKey = `${options.databaseName}\0${address}`;
     return new Promise((resolve, reject) => {
@@ -52,11 +68,13 @@ export class UpstreamDialer {
         secureContext: this.contextFor(settings.caPem),
         rejectUnauthorized: settings.mode !== 'insecure',
         session: this.sessions.get(sessionKey),
-        checkServerIdentity: (_host, certificate) =>
-          settings.mode === 'verify-full' ? tls.checkServerIdentity(settings.serverName, certificate) : undefined,
+        // verify-full's name is checked on secureConnect below, before the socket is handed on.
+        checkServerIdentity: () => undefined,
       });
+      const restoreDetailedCertificate = skipDetailedPeerCertificate(socket);
       socket.on('session', (session: Buffer) => this.sessions.set(sessionKey, session));
       const onError = (error: Error) => {
+        restoreDetailedCertificate();
         this.sessions.delete(sessionKey);
         reject(
           new GatehouseError(
@@ -73,6 +91,15 @@ export class UpstreamDialer {
       socket.once('error', onError);
       socket.once('secureConnect', () => {
         socket.off('error', onError);
+        restoreDetailedCertificate();
+        // The chain was verified by OpenSSL against the configured roots (rejectUnauthorized);
+        // under verify-full the certificate must also name the server.
+        const nameError = settings.mode === 'verify-full' ? serverIdentityError(socket.getPeerX509Certificate(), settings.serverName) : undefined;
+        if (nameError !== undefined) {
+          socket.destroy();
+          onError(nameError);
+          return;
+        }
         resolve(socket);
       });
     });
@@ -89,6 +116,19 @@ export class UpstreamDialer {
     }
     return context;
   }
+}
+
+/**
+ * On a verified handshake tls.connect calls getPeerCertificate(true) for checkServerIdentity, which
+ * copies and re-parses every certificate of the chain (see server-identity.ts); the name is checked
+ * from getPeerX509Certificate() instead, so until the handshake is over that call gets an empty
+ * description. Returns the function that puts the real method back.
+ */
+function skipDetailedPeerCertificate(socket: tls.TLSSocket): () => void {
+  Object.defineProperty(socket, 'getPeerCertificate', { value: () => ({}), configurable: true, writable: true });
+  return () => {
+    Reflect.deleteProperty(socket, 'getPeerCertificate');
+  };
 }
 
 function dialTcp(options: DialOptions, signal: AbortSignal): Promise<net.Socket> {
@@ -125,7 +165,7 @@ function dialTcp(options: DialOptions, signal: AbortSignal): Promise<net.Socket>
 }
 
 /** Sends SSLRequest and reads the one-byte answer; anything but 'S' is a refusal. */
-function negotiateTls(socket: net.Socket, databaseName: string, address: string): Promise<void> {
+function negotiateTls(socket: Duplex, databaseName: string, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       socket.off('data', onData);

@@ -1,7 +1,9 @@
 // The web API's routes, built from the daemon's parts in one place so the daemon wires one object.
+import type { LockLookup } from '../admin/lock-store.js';
 import type { AuditLog } from '../audit/events.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { GatehouseConfig } from '../config/types.js';
+import type { WebMetrics } from '../metrics/hooks.js';
 import type { LoginOutcome, LoginRequest } from '../users/password-login.js';
 import { caRoute } from './ca-endpoint.js';
 import { databasesRoute, meRoute } from './databases-endpoint.js';
@@ -19,6 +21,10 @@ export interface WebApiOptions {
   /** host:port for psql: the public host and the Postgres listener's bound port. */
   readonly postgresAddress: () => string;
   readonly now?: () => number;
+  /** The administrators' locks (POST /v1/db-certs refuses a locked user). */
+  readonly locks?: LockLookup;
+  /** Logins and certificates issued, for /metrics. */
+  readonly metrics?: WebMetrics;
 }
 
 export function webApiRoutes(options: WebApiOptions): ApiRoute[] {

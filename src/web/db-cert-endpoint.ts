@@ -4,10 +4,13 @@
 // refused now with its reason rather than at every psql connection later; decide() still has the
 // last word at connect time. The certificate never outlives the identity certificate behind it.
 import { X509Certificate } from 'node:crypto';
+import type { LockLookup } from '../admin/lock-store.js';
+import { LOCK_HINT, lockMessage } from '../admin/session-access.js';
 import type { AuditLog } from '../audit/events.js';
 import type { CertificateAuthority, RouteToDatabase } from '../ca/certificate-authority.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { ErrorCodes } from '../errors.js';
+import type { WebMetrics } from '../metrics/hooks.js';
 import { canEverAccessDatabase } from '../rbac/database-access.js';
 import { databasesForUser } from '../rbac/database-listing.js';
 import { checkRouteDefaults } from '../rbac/route-defaults.js';
@@ -24,6 +27,10 @@ export interface DbCertEndpointOptions {
   readonly audit: AuditLog;
   readonly postgresAddress: () => string;
   readonly now?: () => number;
+  /** The administrators' locks: a locked user gets no certificate for the database the lock covers. */
+  readonly locks?: LockLookup;
+  /** Counts database certificates issued. */
+  readonly metrics?: WebMetrics;
 }
 
 const FIELDS = ['database', 'db_user', 'db_name', 'public_key_pem'] as const;
@@ -58,6 +65,8 @@ function issueDatabaseCertificate(options: DbCertEndpointOptions, request: ApiRe
   if (!access.allowed) throw new ApiError(403, ErrorCodes.ACCESS_DENIED, access.reason);
   const defaults = checkRouteDefaults(config, { user, database, ...(dbUser === undefined ? {} : { dbUser }), ...(dbName === undefined ? {} : { dbName }) });
   if (!defaults.allowed) throw new ApiError(403, ErrorCodes.ACCESS_DENIED, defaults.reason);
+  const lock = options.locks?.lockFor(user, database);
+  if (lock !== undefined) throw new ApiError(403, ErrorCodes.LOCKED, lockMessage(lock), { hint: LOCK_HINT });
 
   const now = (options.now ?? Date.now)();
   const identityLeftMs = caller.notAfter.getTime() - now;
@@ -80,6 +89,7 @@ function issueDatabaseCertificate(options: DbCertEndpointOptions, request: ApiRe
     expires_at: expiresAt,
     client_addr: request.clientEndpoint,
   });
+  options.metrics?.certIssued('database');
   return {
     status: 200,
     body: {

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/events.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { GatehouseConfig } from '../config/types.js';
 import { ErrorCodes } from '../errors.js';
+import type { WebMetrics } from '../metrics/hooks.js';
 import { maxSessionTtlMs } from '../rbac/session-ttl.js';
 import { LOGIN_FAILED_MESSAGE, type LoginOutcome, type LoginRequest } from '../users/password-login.js';
 import { ApiError } from './api-errors.js';
@@ -22,6 +23,8 @@ export interface LoginEndpointOptions {
   readonly audit: AuditLog;
   /** host:port clients connect to with psql: the public host and the Postgres listener's bound port. */
   readonly postgresAddress: () => string;
+  /** Counts logins by outcome and identity certificates issued. */
+  readonly metrics?: WebMetrics;
 }
 
 const FIELDS = ['user', 'password', 'totp_code', 'public_key_pem'] as const;
@@ -49,6 +52,7 @@ async function login(options: LoginEndpointOptions, request: ApiRequest): Promis
       // The password was right and a second factor was (or is to be) checked.
       mfa: outcome.code === 'GH_ERR_TOTP_REQUIRED' || outcome.code === 'GH_ERR_TOTP_INVALID',
     });
+    options.metrics?.login(false, outcome.code);
     throw refusal(outcome);
   }
 
@@ -64,6 +68,8 @@ async function login(options: LoginEndpointOptions, request: ApiRequest): Promis
     expires_at: expiresAt,
     client_addr: request.clientEndpoint,
   });
+  options.metrics?.login(true);
+  options.metrics?.certIssued('identity');
   return {
     status: 200,
     body: {

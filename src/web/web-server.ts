@@ -4,6 +4,7 @@
 // and turning a reply or an ApiError into JSON.
 //   GET /healthz  200 while the process is alive
 //   GET /readyz   200 while the Postgres listener accepts connections, 503 once shutting down
+// (GET /metrics, the one text route, comes from src/metrics/metrics-endpoint.ts.)
 // Readiness deliberately does not dial databases: one slow database must not take the proxy
 // out of a load balancer for everyone.
 //
@@ -11,7 +12,8 @@
 // completes without one or with a bad one (rejectUnauthorized: false), because /v1/login and
 // /v1/ca must work before the client has any certificate, and because a finished handshake lets
 // Gatehouse answer "your identity certificate expired at …; run dbctl login again" instead of a
-// bare TLS alert. Routes marked `auth: 'identity'` refuse unverified callers (client-identity.ts).
+// bare TLS alert. Routes marked `auth: 'identity'` refuse unverified callers (client-identity.ts);
+// routes marked `auth: 'admin'` also refuse, with 403, a caller none of whose roles has options.admin.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -21,6 +23,7 @@ import type { Logger } from 'pino';
 import type { GatehouseConfig } from '../config/types.js';
 import { ErrorCodes } from '../errors.js';
 import { ApiError, internalError } from './api-errors.js';
+import { isAdministrator } from '../admin/administrators.js';
 import { callerIdentity, type CallerIdentity } from './client-identity.js';
 import { readJsonBody } from './request-body.js';
 
@@ -33,12 +36,21 @@ export interface ApiRequest {
   readonly clientEndpoint: string;
   /** The parsed JSON object of a POST; {} for a GET. */
   readonly body: Record<string, unknown>;
-  /** Present exactly for routes with auth 'identity'. */
+  /** Present exactly for routes with auth 'identity' or 'admin'. */
   readonly caller: CallerIdentity | undefined;
+}
+
+/** A reply body sent as text rather than JSON (GET /metrics: the Prometheus text format). */
+export class TextBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
 }
 
 export interface ApiReply {
   readonly status: number;
+  /** Sent as JSON, unless it is a TextBody. */
   readonly body: object;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -46,9 +58,24 @@ export interface ApiReply {
 export interface ApiRoute {
   readonly method: 'GET' | 'POST';
   readonly path: string;
-  /** 'identity': mutual TLS with a dbctl identity certificate, checked before the body is read. */
-  readonly auth: 'none' | 'identity';
+  /**
+   * 'identity': mutual TLS with a dbctl identity certificate, checked before the body is read.
+   * 'admin': the same, and the user must have a role with options.admin (else 403 GH_ERR_NOT_ADMIN).
+   */
+  readonly auth: 'none' | 'identity' | 'admin';
   handle(request: ApiRequest): ApiReply | Promise<ApiReply>;
+  /**
+   * Called when the request was refused with an ApiError, whoever refused it (the identity or admin
+   * check, the body reader, the handler): the admin routes audit their refusals here. `caller` and
+   * `body` are what was known by then.
+   */
+  refused?(request: RefusedRequest, error: ApiError): void;
+}
+
+export interface RefusedRequest {
+  readonly clientEndpoint: string;
+  readonly caller: CallerIdentity | undefined;
+  readonly body: Record<string, unknown> | undefined;
 }
 
 export interface WebServerOptions {
@@ -121,15 +148,22 @@ export class WebServer {
     const socket = request.socket as TLSSocket;
     const clientAddress = socket.remoteAddress ?? '?';
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const clientEndpoint = `${clientAddress}:${socket.remotePort ?? 0}`;
+    const known: { route?: ApiRoute; caller?: CallerIdentity; body?: Record<string, unknown> } = {};
     try {
       const route = this.route(request.method ?? '', path);
-      const caller = route.auth === 'identity' ? callerIdentity(socket, this.options.config(), this.now()) : undefined;
+      known.route = route;
+      const caller = route.auth === 'none' ? undefined : callerIdentity(socket, this.options.config(), this.now());
+      known.caller = caller;
+      if (route.auth === 'admin' && caller !== undefined) this.requireAdministrator(caller);
       const body = route.method === 'POST' ? await readJsonBody(request) : {};
-      const reply = await route.handle({ id, clientAddress, clientEndpoint: `${clientAddress}:${socket.remotePort ?? 0}`, body, caller });
+      known.body = body;
+      const reply = await route.handle({ id, clientAddress, clientEndpoint, body, caller });
       this.reply(response, reply.status, reply.body, reply.headers);
       this.options.logger.debug({ request_id: id, method: request.method, path, status: reply.status, user: caller?.user.name }, 'web request');
     } catch (error) {
       if (error instanceof ApiError) {
+        known.route?.refused?.({ clientEndpoint, caller: known.caller, body: known.body }, error);
         this.reply(response, error.status, error.body(), error.headers);
         this.options.logger.debug({ request_id: id, method: request.method, path, status: error.status, code: error.code }, 'web request refused');
         return;
@@ -141,6 +175,17 @@ export class WebServer {
       this.options.logger.error({ request_id: id, method: request.method, path, err: error }, 'web request failed unexpectedly');
       const failure = internalError(id);
       this.reply(response, failure.status, failure.body());
+    }
+  }
+
+  /** 403 GH_ERR_NOT_ADMIN for a verified caller none of whose roles has options.admin. */
+  private requireAdministrator(caller: CallerIdentity): void {
+    if (!isAdministrator(this.options.config(), caller.user)) {
+      const name = caller.user.name;
+      const why = caller.user.roles.length === 0 ? `${name} has no roles` : `none of ${name}'s roles (${caller.user.roles.join(', ')}) has options.admin`;
+      throw new ApiError(403, ErrorCodes.NOT_ADMIN, `${name} is not a Gatehouse administrator: ${why}`, {
+        hint: 'administrators have a role with "options: { admin: true }" in gatehouse.yaml',
+      });
     }
   }
 
@@ -162,10 +207,10 @@ export class WebServer {
 
   private reply(response: ServerResponse, status: number, body: object, headers: Readonly<Record<string, string>> = {}): void {
     if (response.headersSent) return;
-    const text = `${JSON.stringify(body)}\n`;
+    const text = body instanceof TextBody ? body.text : `${JSON.stringify(body)}\n`;
     response.writeHead(status, {
       ...headers,
-      'content-type': 'application/json',
+      'content-type': body instanceof TextBody ? body.contentType : 'application/json',
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',
     });

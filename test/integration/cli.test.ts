@@ -276,7 +276,7 @@ describe('gatehouse config check', () => {
     const text = readFileSync(brokenFile, 'utf8');
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines).toEqual([
-      `${positionOf(brokenFile, text, 'lables')}: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded, aws)`,
+      `${positionOf(brokenFile, text, 'lables')}: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded, aws, ssh_tunnel)`,
       `${positionOf(brokenFile, text, 'admin]')}: users[0].roles[1]: role "admin" is not defined in roles (defined: access)`,
       `${brokenFile} is not valid: 2 problems`,
     ]);

@@ -2,6 +2,7 @@
 // SIGTERM fails /readyz at once, refuses new clients with 57P01 (an ErrorResponse, not a closed
 // socket), lets running sessions finish within proxy.shutdown_grace (exit 0), ends the rest with
 // 57P01 once the grace has run out (exit 143), and a second SIGTERM cuts the drain short (143).
+// One process (proxy.workers: 1); workers.test.ts runs the same with a primary and two workers.
 // Needs the build in dist/ (`npm run build`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -65,6 +66,7 @@ proxy:
   data_dir: ${temp.path}/data-${name}
   ca_dir: ${temp.path}/certs
   shutdown_grace: ${shutdownGrace}
+  workers: 1
 log: { level: info }
 audit: { output: stdout }
 databases:

@@ -13,6 +13,7 @@ import { connectionRefusal, startTestGatehouse, type ClientCertificate, type Tes
 import { Faults, startLocalAws, type AccessKey, type LocalAws } from '../support/local-aws/local-aws.js';
 import { PostgresLoginMinter } from '../support/local-aws/login-minter.js';
 import { startStandInCluster, type StandInCluster } from '../support/local-aws/stand-in.js';
+import { PrometheusText } from '../support/prometheus-text.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const execFileAsync = promisify(execFile);
@@ -370,5 +371,28 @@ describe('secrets', () => {
     for (const { password } of aws.minted) expect(everything).not.toContain(password);
     expect(everything).not.toContain(baseKey.secretAccessKey);
     expect(gatehouse.auditEvents.length).toBeGreaterThan(0);
+  });
+});
+
+describe('metrics', () => {
+  it('times every AWS call by operation and outcome and counts the failures by AWS error', async () => {
+    const text = new PrometheusText(await gatehouse.daemon.metrics.render());
+    const calls = (operation: string, outcome: string) => text.value('gatehouse_aws_call_duration_seconds_count', { operation, outcome });
+    // A call that was retried (throttling, a hung attempt) is one call, ended by one successful attempt.
+    expect(calls('GetClusterCredentials', 'ok')).toBe(aws.callsOf('GetClusterCredentials', 'ok').length);
+    expect(calls('GetCredentials', 'ok')).toBe(aws.callsOf('GetCredentials', 'ok').length);
+    expect(calls('DefaultCredentials', 'ok')).toBe(1);
+    expect(calls('AssumeRoleWithWebIdentity', 'ok')).toBe(1);
+    const errors = (operation: string, error: string) => text.value('gatehouse_aws_call_errors_total', { operation, error });
+    expect(errors('GetClusterCredentials', 'AccessDenied')).toBe(1);
+    expect(errors('GetClusterCredentials', 'Throttling')).toBe(1);
+    expect(errors('DescribeClusters', 'ClusterNotFoundFault')).toBe(1);
+    expect(errors('GetWorkgroup', 'ResourceNotFoundException')).toBe(1);
+    // A role that refuses Gatehouse: the AssumeRole, and the call that needed its credentials.
+    expect(errors('AssumeRole', 'AccessDenied')).toBe(1);
+    expect(errors('DescribeClusters', 'AwsCredentialsError')).toBe(1);
+    expect(calls('GetClusterCredentials', 'error')).toBe(text.value('gatehouse_aws_call_errors_total', { operation: 'GetClusterCredentials' }));
+    // The minting is part of the first connect phase of a Redshift session.
+    expect(text.value('gatehouse_connect_duration_seconds_count', { database: 'redshift', phase: 'credentials' })).toBeGreaterThan(0);
   });
 });

@@ -1,16 +1,20 @@
 // A real Gatehouse daemon for integration tests: its config is written as YAML and loaded by the
 // real loader, it listens on a random loopback port, and its audit events are captured as the
-// JSON lines it really writes.
+// JSON lines it really writes. It logs at debug level through the production logger (with its
+// redaction), and both streams also go to the run's log files, where the secret scan searches
+// them for the secrets registered here (test/support/secret-ledger.ts).
 import { Writable } from 'node:stream';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import pino from 'pino';
 import { PinoAuditLog } from '../../src/audit/pino-audit-log.js';
 import type { RouteToDatabase } from '../../src/ca/certificate-authority.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { GatehouseConfig } from '../../src/config/types.js';
 import { Daemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/logging.js';
 import { writeUsersFile, type StoredUser } from '../../src/users/users-file.js';
+import { appendLog, registerSecret, runLogFile } from './secret-ledger.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface AuditEvent {
@@ -62,9 +66,14 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = '', opti
   const config = parseConfig(yaml, configFile);
   const usersFile = config.proxy.users_file;
   if (options.storedUsers !== undefined) writeUsersFile(usersFile, options.storedUsers);
+  for (const user of options.storedUsers ?? []) registerSecret('totp-seed', `TOTP seed of stored user ${user.name}`, user.totp_secret);
+  registerDatabaseSecrets(config);
+  const auditFile = runLogFile('gatehouse-audit');
+  const logFile = runLogFile('gatehouse-log');
   const auditEvents: AuditEvent[] = [];
   const auditStream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      appendLog(auditFile, chunk.toString('utf8'));
       for (const line of chunk.toString('utf8').split('\n')) if (line !== '') auditEvents.push(JSON.parse(line) as AuditEvent);
       callback();
     },
@@ -73,11 +82,15 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = '', opti
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       logLines.push(chunk.toString('utf8'));
+      appendLog(logFile, chunk.toString('utf8'));
       callback();
     },
   });
-  const logger = pino({ level: 'debug' }, logStream);
+  const logger = createLogger('debug', logStream);
   const daemon = await Daemon.start({ config, logger, audit: new PinoAuditLog(config.audit, auditStream) });
+  registerSecret('private-key', 'Gatehouse user CA key', daemon.authorities.userCa.keyPem);
+  registerSecret('private-key', 'Gatehouse host CA key', daemon.authorities.hostCa.keyPem);
+  registerSecret('private-key', 'Gatehouse proxy key', daemon.authorities.proxyServer.keyPem);
   const port = daemon.postgresAddress.port;
   const hostCaPem = daemon.authorities.hostCa.certPem;
   const clientConfig = (certificate: ClientCertificate, user: string, database: string): pg.ClientConfig => ({
@@ -99,6 +112,7 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = '', opti
     issue(user, route, ttlMs = 3600_000) {
       const issued = daemon.authorities.userCa.issueClientCertificate({ user, route, ttlMs });
       if (issued.keyPem === undefined) throw new Error('the CA did not generate a key');
+      registerSecret('private-key', `client key of ${user}`, issued.keyPem);
       return { certPem: issued.certPem, keyPem: issued.keyPem };
     },
     writeClientFiles(certificate, name) {
@@ -117,10 +131,27 @@ export async function startTestGatehouse(yamlBody: string, proxyExtra = '', opti
       return client;
     },
     async stop() {
+      // Passwords a test put into the environment after the start are known by now.
+      registerDatabaseSecrets(config);
       await daemon.stop();
       temp.remove();
     },
   };
+}
+
+/** The upstream passwords the config points at (password_env, password_file), for the secret scan. */
+function registerDatabaseSecrets(config: GatehouseConfig): void {
+  for (const database of config.databases) {
+    const auth = database.auth;
+    if (auth?.password_env !== undefined) registerSecret('password', `${auth.password_env} (database ${database.name})`, process.env[auth.password_env]);
+    if (auth?.password_file !== undefined) {
+      try {
+        registerSecret('password', `${auth.password_file} (database ${database.name})`, readFileSync(auth.password_file, 'utf8').trim());
+      } catch {
+        // Not there (yet): a test of a missing password file.
+      }
+    }
+  }
 }
 
 /** The error a connection attempt ends with; fails the test if the connection is accepted. */

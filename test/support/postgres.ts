@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { PostgresCluster } from '../../src/embedded/postgres-cluster.js';
+import { registerSecret } from './secret-ledger.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface TestPostgres {
@@ -43,6 +44,8 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
   const caFile = join(temp.path, 'db-ca.crt');
   writeFileSync(caFile, ca.certPem);
   const superuserPassword = randomBytes(12).toString('hex');
+  registerSecret('password', 'superuser password of a test PostgreSQL', superuserPassword);
+  registerSecret('private-key', 'server key of a test PostgreSQL', server.keyPem);
   const cluster = new PostgresCluster({
     dataDir: join(temp.path, 'pgdata'),
     port: 0,

@@ -5,6 +5,7 @@
 // for this principal? An assumed-role session is granted what its role is granted.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AwsApiError } from './errors.js';
+import { registerSecret } from '../secret-ledger.js';
 import type { SigningSecret } from './sigv4.js';
 
 export interface Caller {
@@ -141,6 +142,8 @@ export class Iam {
     const accessKeyId = `ASIA${randomKeySuffix()}`;
     const secretAccessKey = randomBytes(30).toString('base64');
     const sessionToken = randomBytes(96).toString('base64');
+    registerSecret('aws-secret-key', `temporary secret access key of ${role.arn}`, secretAccessKey);
+    registerSecret('token', `session token of ${role.arn}`, sessionToken);
     const expiration = new Date(Math.floor(this.now() / 1000) * 1000 + durationSeconds * 1000);
     const roleName = role.arn.slice(role.arn.indexOf(':role/') + ':role/'.length);
     const assumedRoleArn = `arn:aws:sts::${this.accountId}:assumed-role/${roleName}/${sessionName}`;

@@ -13,6 +13,7 @@ import { Iam, type AccessKey, type Grant, type RoleSpec, type UserSpec } from '.
 import { RedshiftClusters, redshiftService, type ClusterSpec } from './redshift.js';
 import { ServerlessWorkgroups, redshiftServerlessService, type WorkgroupSpec } from './redshift-serverless.js';
 import { stsService } from './sts.js';
+import { registerSecret } from '../secret-ledger.js';
 
 export type { CallRecord } from './http-front.js';
 export type { AccessKey, Grant, RoleSpec, UserSpec } from './iam.js';
@@ -69,7 +70,10 @@ export class LocalAws {
       region: aws.region,
       now: aws.now,
       tokenLifetimeSeconds: () => aws.lifetimeOverride,
-      onMint: (record: MintedPassword) => aws.minted.push(record),
+      onMint: (record: MintedPassword) => {
+        registerSecret('minted-password', `password minted for ${record.dbUser} on ${record.target}`, record.password);
+        aws.minted.push(record);
+      },
     };
     aws.front = new HttpFront({
       region: aws.region,
@@ -96,7 +100,9 @@ export class LocalAws {
   }
 
   addUser(spec: UserSpec): AccessKey {
-    return this.iam.addUser(spec);
+    const key = this.iam.addUser(spec);
+    registerSecret('aws-secret-key', `AWS secret access key of ${spec.name}`, key.secretAccessKey);
+    return key;
   }
 
   /** Returns the role's ARN. */

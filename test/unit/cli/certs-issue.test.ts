@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUTHORITY_FILES, initAuthorities } from '../../../src/ca/authority-store.js';
 import { identityFromCertificate } from '../../../src/ca/identity.js';
 import { registerCertsIssueCommand } from '../../../src/cli/certs-issue.js';
+import { writeUsersFile } from '../../../src/users/users-file.js';
 import { runCommand, writeConfig } from './cli-harness.js';
 
 const HOUR = 3_600_000;
@@ -54,6 +55,18 @@ describe('gatehouse certs issue', () => {
     expect(result.stdout).toContain(
       `  psql "host=gatehouse.test port=15432 sslmode=verify-full sslrootcert=${out}/ca.crt sslcert=${out}/client.crt sslkey=${out}/client.key user=app_reader dbname=app"\n`,
     );
+  });
+
+  it('signs for a user that exists only in the users file (gatehouse users add)', async () => {
+    const config = writeConfig(root);
+    initAuthorities(caDir, 'gatehouse.test');
+    const stamp = new Date().toISOString();
+    writeUsersFile(join(root, 'data', 'users.yaml'), [{ name: 'bob', roles: ['access'], traits: {}, created_at: stamp, updated_at: stamp }]);
+    const out = join(root, 'bob');
+    const result = await issue(config, '--user', 'bob', '--db', 'local', '--out', out);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBeUndefined();
+    expect(identityFromCertificate(new X509Certificate(readFileSync(join(out, 'client.crt'))).raw).user).toBe('bob');
   });
 
   it('leaves user and dbname out of the route and the command when not given, and takes the port from public_addr', async () => {

@@ -41,7 +41,7 @@ describe('YAML syntax', () => {
 describe('unknown keys', () => {
   it('points at the key itself, suggests a near miss and lists what is allowed', () => {
     expect(problems('version: v1', 'databases:', '  - name: db', '    uri: db:5432', '    lables: { env: dev }')).toEqual([
-      'conf/gatehouse.yaml:5:5: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded, aws)',
+      'conf/gatehouse.yaml:5:5: databases[0].lables: unknown key "lables"; did you mean "labels"? (allowed here: name, description, protocol, kind, uri, labels, tls, auth, embedded, aws, ssh_tunnel)',
     ]);
   });
 
@@ -68,7 +68,7 @@ describe('unknown keys', () => {
     ).toEqual([
       'conf/gatehouse.yaml:5:29: databases[0].tls.ca: unknown key "ca" (allowed here: mode, ca_file, server_name)',
       'conf/gatehouse.yaml:8:14: roles[0].allow.db_user: unknown key "db_user"; did you mean "db_users"? (allowed here: db_labels, db_users, db_names)',
-      'conf/gatehouse.yaml:9:16: roles[0].options.ttl: unknown key "ttl" (allowed here: max_session_ttl, max_connections, client_idle_timeout)',
+      'conf/gatehouse.yaml:9:16: roles[0].options.ttl: unknown key "ttl" (allowed here: max_session_ttl, max_connections, client_idle_timeout, admin)',
     ]);
   });
 });

@@ -55,7 +55,8 @@ describe('profile store', () => {
     expect(mode(join(store.home, 'profiles'))).toBe(0o700);
     expect(mode(dir)).toBe(0o700);
     expect(mode(join(dir, 'identity.key'))).toBe(0o600);
-    expect(mode(join(dir, 'identity.crt'))).toBe(0o644);
+    expect(mode(join(dir, 'identity.crt'))).toBe(0o600);
+    expect(mode(join(dir, 'profile.json'))).toBe(0o600);
     expect(readdirSync(dir).sort()).toEqual(['ca.pem', 'identity.crt', 'identity.key', 'profile.json']);
     expect(stored.profile).toEqual(PROFILE);
     expect(stored.caPem).toBe(ca.certPem);

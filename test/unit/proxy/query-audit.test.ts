@@ -256,6 +256,23 @@ describe('QueryAuditor: malformed and truncated messages', () => {
     expect(records[1]).toEqual({ message: 'query', query: 'SELECT 2' });
   });
 
+  it('reads a Query with bytes after its NUL, an empty body or invalid UTF-8 exactly as the general decoder does', () => {
+    const records = recordsOf(new QueryAuditor(true), [
+      typed('Q', Buffer.from('SELECT 1\0x\0')),
+      typed('Q', Buffer.from('SELECT 1\0\0')),
+      typed('Q', Buffer.alloc(0)),
+      typed('Q', Buffer.from([0x53, 0xff, 0xc3, 0x00])),
+      typed('Q', Buffer.from('\0')),
+    ]);
+    expect(records).toEqual([
+      { message: 'malformed' },
+      { message: 'malformed' },
+      { message: 'malformed' },
+      { message: 'query', query: 'S\ufffd\ufffd' },
+      { message: 'query', query: '' },
+    ]);
+  });
+
   it('records a Close with an unknown target as malformed', () => {
     const badClose = typed('C', Buffer.from('Xs1\0'));
     const [record] = recordsOf(new QueryAuditor(true), [badClose]);

@@ -1,9 +1,10 @@
 // An AuditLog that keeps what the web endpoints record, for the unit tests to read.
-import type { AuditLog, CertIssuedRecord, LoginRecord, SessionAudit } from '../../../src/audit/events.js';
+import type { AdminActionRecord, AuditLog, CertIssuedRecord, LoginRecord, SessionAudit } from '../../../src/audit/events.js';
 
 export class RecordingAudit implements AuditLog {
   readonly logins: LoginRecord[] = [];
   readonly certificates: CertIssuedRecord[] = [];
+  readonly adminActions: AdminActionRecord[] = [];
 
   session(): SessionAudit {
     throw new Error('the web API opens no sessions');
@@ -19,6 +20,10 @@ export class RecordingAudit implements AuditLog {
 
   certIssued(record: CertIssuedRecord): void {
     this.certificates.push(record);
+  }
+
+  admin(record: AdminActionRecord): void {
+    this.adminActions.push(record);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,189 @@
+// The locks file, <data_dir>/locks.yaml: the locks administrators set with `gatehouse locks add`
+// (through the admin API). It lives in the data directory rather than in memory so that several
+// Gatehouse processes sharing that directory enforce the same locks, and so that a lock survives a
+// restart. It is YAML read with gatehouse.yaml's machinery, so a bad hand edit is reported as
+// FILE:LINE:COL: PATH: MESSAGE; it is written 0600 through a temporary file renamed over the old
+// one, so a process polling it never reads half a file.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Document, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { badIdentityText } from '../ca/route-extension.js';
+import { formatPath, sortIssues, type ConfigIssue } from '../config/issues.js';
+import { ConfigError, refuseYamlSyntaxErrors } from '../config/load.js';
+import { SourceMap } from '../config/source-map.js';
+import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
+import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+
+export interface Lock {
+  /** Random, 12 hex digits: what `gatehouse locks rm` takes. */
+  readonly id: string;
+  /** The Gatehouse user locked out. */
+  readonly user: string;
+  /** Only this database; absent: every database. */
+  readonly database?: string;
+  readonly reason: string;
+  /** The administrator who set it. */
+  readonly created_by: string;
+  /** ISO-8601 UTC. */
+  readonly created_at: string;
+  /** ISO-8601 UTC; absent: until removed. */
+  readonly expires_at?: string;
+}
+
+export const LOCKS_FILE_NAME = 'locks.yaml';
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** Far more than any real set of locks; a bigger file is a mistake, not something to parse into memory. */
+export const MAX_LOCKS_FILE_BYTES = 4 * 1024 * 1024;
+
+const text = z.string().min(1, { error: 'must not be empty' });
+const identityText = (what: string) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = badIdentityText(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `cannot be a ${what}: ${problem}` });
+  });
+const utcTime = () => z.iso.datetime({ error: (issue) => (issue.input === undefined ? undefined : 'must be a UTC time such as 2024-05-01T12:00:00.000Z') });
+
+const lockSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{6,64}$/, { error: 'must be lowercase hex digits, as "gatehouse locks add" writes them' }),
+  user: identityText('user name'),
+  database: identityText('database name').optional(),
+  reason: text,
+  created_by: text,
+  created_at: utcTime(),
+  expires_at: utcTime().optional(),
+});
+
+const locksFileSchema = z.strictObject({
+  version: z.literal('v1'),
+  locks: z.array(lockSchema).default([]),
+});
+
+export function newLockId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** The locks in `path`; a missing file is no locks. Throws ConfigError (FILE:LINE:COL lines) or, for a file others may write, GH_ERR_KEY_PERMISSIONS. */
+export function readLocksFile(path: string): Lock[] {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw wholeFileProblem(path, `cannot read the locks file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let content: string;
+  try {
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) throw wholeFileProblem(path, 'cannot read the locks file: it is not a regular file');
+    const mode = stats.mode & 0o777;
+    // Whoever can write the file can lift every lock; Windows has no POSIX modes to check.
+    if (process.platform !== 'win32' && (mode & 0o022) !== 0) {
+      throw new GatehouseError(
+        ErrorCodes.KEY_PERMISSIONS,
+        `locks file ${path} has mode ${mode.toString(8).padStart(4, '0')}, so users other than its owner can change the locks; fix it with: chmod 600 ${path}`,
+        { sqlState: SqlState.INTERNAL_ERROR },
+      );
+    }
+    if (stats.size > MAX_LOCKS_FILE_BYTES) throw wholeFileProblem(path, `the locks file is ${stats.size} bytes; Gatehouse reads locks files of at most ${MAX_LOCKS_FILE_BYTES} bytes`);
+    content = readFileSync(descriptor, 'utf8');
+  } catch (error) {
+    if (error instanceof GatehouseError) throw error;
+    throw wholeFileProblem(path, `cannot read the locks file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  } finally {
+    closeSync(descriptor);
+  }
+  return parseLocksFile(content, path);
+}
+
+/** Validates locks file text; `file` names it in messages. Throws ConfigError. */
+export function parseLocksFile(content: string, file: string): Lock[] {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const sourceMap = new SourceMap(document, lineCounter);
+  refuseYamlSyntaxErrors(document, sourceMap, file);
+  if (document.contents === null) return [];
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    throw wholeFileProblem(file, `invalid YAML: ${(error as Error).message}`, 1);
+  }
+  const allowedKeys = new Map<string, readonly string[]>();
+  const result = locksFileSchema.safeParse(raw, { error: createErrorMap(allowedKeys) });
+  if (!result.success) {
+    throw new ConfigError(
+      sortIssues(
+        toLocatedIssues(result.error.issues, allowedKeys).map((issue): ConfigIssue => {
+          const { line, column } = sourceMap.position(issue.path, issue.anchor);
+          return { file, line, column, path: formatPath(issue.path), message: issue.message };
+        }),
+      ),
+    );
+  }
+  return result.data.locks.map(withoutUndefined);
+}
+
+/** Writes the locks atomically: a 0600 temporary file in the same directory, flushed, then renamed over `path`. */
+export function writeLocksFile(path: string, locks: readonly Lock[]): void {
+  const content = formatLocksFile(locks);
+  // Never write a file the readers would refuse.
+  parseLocksFile(content, path);
+  const parent = dirname(path);
+  mkdirSync(parent, { recursive: true, mode: DIR_MODE });
+  const temporary = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const descriptor = openSync(temporary, 'wx', FILE_MODE);
+  let open = true;
+  try {
+    writeSync(descriptor, content);
+    fsyncSync(descriptor);
+    open = false;
+    closeSync(descriptor);
+    renameSync(temporary, path);
+  } catch (error) {
+    if (open) closeSync(descriptor);
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Nothing left behind to remove.
+    }
+    throw error;
+  }
+}
+
+export function formatLocksFile(locks: readonly Lock[]): string {
+  const document = new Document({
+    version: 'v1',
+    locks: locks.map((lock) => ({
+      id: lock.id,
+      user: lock.user,
+      ...(lock.database === undefined ? {} : { database: lock.database }),
+      reason: lock.reason,
+      created_by: lock.created_by,
+      created_at: lock.created_at,
+      ...(lock.expires_at === undefined ? {} : { expires_at: lock.expires_at }),
+    })),
+  });
+  document.commentBefore =
+    ' Gatehouse locks, written by "gatehouse locks add/rm" through the admin API (see docs/admin.md).\n' +
+    ' Every Gatehouse sharing this data directory enforces them; expired locks are ignored.';
+  return document.toString();
+}
+
+function withoutUndefined(lock: z.output<typeof lockSchema>): Lock {
+  return {
+    id: lock.id,
+    user: lock.user,
+    ...(lock.database === undefined ? {} : { database: lock.database }),
+    reason: lock.reason,
+    created_by: lock.created_by,
+    created_at: lock.created_at,
+    ...(lock.expires_at === undefined ? {} : { expires_at: lock.expires_at }),
+  };
+}
+
+function wholeFileProblem(file: string, message: string, line = 0): ConfigError {
+  return new ConfigError([{ file, line, column: line === 0 ? 0 : 1, path: '', message }]);
+}
