@@ -194,9 +194,9 @@ function libpq(port: number): Record<string, string> {
   return { PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGGSSENCMODE: 'disable', PGAPPNAME: 'gatehouse-ab' };
 }
 
-/** "current" is dist/; NAME=DIR is a directory; any other NAME is a build saved with --save. */
+/** "current" is dist/; NAME=DIR is a build directory (with package.json next to it); any other NAME is a build saved with --save. */
 function resolveBuild(spec: string): { name: string; distDir: string } {
-  const [name, directory] = spec.includes('=') ? (spec.split('=', 2) as [string, string]) : [spec, spec === 'current' ? join(repoRoot, 'dist') : join(savedBuilds, spec)];
+  const [name, directory] = spec.includes('=') ? (spec.split('=', 2) as [string, string]) : [spec, spec === 'current' ? join(repoRoot, 'dist') : join(savedBuilds, spec, 'dist')];
   if (!existsSync(join(directory, 'daemon.js'))) throw new Error(`build ${name}: no daemon.js in ${directory} (npm run build; npx tsx bench/ab.ts --save ${name})`);
   return { name, distDir: directory };
 }
@@ -205,7 +205,9 @@ function saveBuild(name: string): void {
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name === 'current') throw new Error(`--save needs a name of letters, digits, . _ - (not "current")\n${USAGE}`);
   const target = join(savedBuilds, name);
   rmSync(target, { recursive: true, force: true });
-  cpSync(join(repoRoot, 'dist'), target, { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(target, 'dist'), { recursive: true });
+  // The build reads ../package.json (its version), as dist/ does.
+  cpSync(join(repoRoot, 'package.json'), join(target, 'package.json'));
   console.log(`saved dist/ as build "${name}" (${target})`);
 }
 

@@ -1,6 +1,7 @@
 // What one soak operation works with: the slot's lasting state (its random sequence and the rows
 // it has committed, which outlive reconnects), its current connection, the shared tally and
-// notification ledger, and where to send a cancel.
+// notification ledger, where to send a cancel, and a view of the backends from inside PostgreSQL.
+import type { BackendObserver } from './backend-observer.js';
 import type { NotificationLedger } from './notifications.js';
 import type { Random } from './random.js';
 import type { GatehouseAddress, SoakClient } from './soak-client.js';
@@ -25,6 +26,7 @@ export interface OperationContext {
   readonly tally: Tally;
   readonly ledger: NotificationLedger;
   readonly gatehouse: GatehouseAddress;
+  readonly observer: BackendObserver;
 }
 
 /** The canonical text of a set of rows that PostgreSQL's string_agg(… ORDER BY …) reproduces. */

@@ -22,6 +22,8 @@ export class SoakClient {
   private constructor(
     readonly pg: pg.Client,
     private readonly tally: Tally,
+    /** Sent as application_name; PostgreSQL shows it in pg_stat_activity. */
+    readonly applicationName: string,
   ) {}
 
   static async connect(address: GatehouseAddress, tally: Tally, applicationName: string): Promise<SoakClient> {
@@ -36,7 +38,7 @@ export class SoakClient {
     });
     await client.connect();
     tally.sessionsOpened++;
-    return new SoakClient(client, tally);
+    return new SoakClient(client, tally, applicationName);
   }
 
   /** Backend key data Gatehouse issued (its own, not the database's): what a cancel carries. */

@@ -3,6 +3,7 @@
 // connection is replaced, since its state is unknown after a failure; so is one that takes longer
 // than OPERATION_TIMEOUT_MS, so that lost bytes show up as a counted stall, not a hung soak.
 // Listening sessions LISTEN on their own channel and check every notification against the ledger.
+import type { BackendObserver } from './backend-observer.js';
 import { copyIn, copyOut } from './op-copy.js';
 import { cancel } from './op-cancel.js';
 import { notify } from './op-notify.js';
@@ -49,6 +50,7 @@ const NOTIFICATION_WAIT_MS = 15_000;
 
 export interface SessionDependencies {
   readonly gatehouse: GatehouseAddress;
+  readonly observer: BackendObserver;
   readonly tally: Tally;
   readonly ledger: NotificationLedger;
 }
@@ -123,7 +125,8 @@ export class SoakSession {
       await this.open();
       return;
     }
-    const context: OperationContext = { state: this.state, client, tally: this.deps.tally, ledger: this.deps.ledger, gatehouse: this.deps.gatehouse };
+    const { tally, ledger, gatehouse, observer } = this.deps;
+    const context: OperationContext = { state: this.state, client, tally, ledger, gatehouse, observer };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { makeTempDir } from '../test/support/temp-dir.js';
 import { readAuditTrail, type AuditFigures } from './audit-check.js';
+import { BackendObserver } from './backend-observer.js';
 import { buildFigures, mib, type SoakFigures } from './figures.js';
 import type { GatehouseSample } from './gatehouse-metrics.js';
 import { GatehouseProcess } from './gatehouse.js';
@@ -85,7 +86,7 @@ export async function runSoak(options: SoakOptions, log: Log): Promise<SoakResul
       nextCopyBatch: 1,
       rowsUncertain: false,
     });
-    const deps = { gatehouse: address, tally, ledger };
+    const deps = { gatehouse: address, tally, ledger, observer: new BackendObserver(admin) };
 
     // Warm-up: sessions numbered after the main ones, each operation once.
     let phaseStart = Date.now();

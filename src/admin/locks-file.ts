@@ -5,8 +5,7 @@
 // FILE:LINE:COL: PATH: MESSAGE; it is written 0600 through a temporary file renamed over the old
 // one, so a process polling it never reads half a file.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
@@ -15,6 +14,7 @@ import { ConfigError, refuseYamlSyntaxErrors } from '../config/load.js';
 import { SourceMap } from '../config/source-map.js';
 import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 
 export interface Lock {
   /** Random, 12 hex digits: what `gatehouse locks rm` takes. */
@@ -34,7 +34,6 @@ export interface Lock {
 
 export const LOCKS_FILE_NAME = 'locks.yaml';
 const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
 /** Far more than any real set of locks; a bigger file is a mistake, not something to parse into memory. */
 export const MAX_LOCKS_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -131,26 +130,7 @@ export function writeLocksFile(path: string, locks: readonly Lock[]): void {
   const content = formatLocksFile(locks);
   // Never write a file the readers would refuse.
   parseLocksFile(content, path);
-  const parent = dirname(path);
-  mkdirSync(parent, { recursive: true, mode: DIR_MODE });
-  const temporary = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const descriptor = openSync(temporary, 'wx', FILE_MODE);
-  let open = true;
-  try {
-    writeSync(descriptor, content);
-    fsyncSync(descriptor);
-    open = false;
-    closeSync(descriptor);
-    renameSync(temporary, path);
-  } catch (error) {
-    if (open) closeSync(descriptor);
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Nothing left behind to remove.
-    }
-    throw error;
-  }
+  writeFileAtomically(path, content, FILE_MODE);
 }
 
 export function formatLocksFile(locks: readonly Lock[]): string {

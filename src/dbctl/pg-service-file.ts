@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'nod
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DbctlError } from './dbctl-error.js';
-import { atomicWrite } from './profile-store.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 
 const MARKER_PREFIX = '# dbctl: ';
 const HEADER = /^\s*\[(.*)\]\s*$/;
@@ -140,7 +140,7 @@ export function writeServiceFile(path: string, file: ServiceFile): void {
   const mode = existsSync(target) ? statSync(target).mode & 0o777 : 0o644;
   try {
     mkdirSync(dirname(target), { recursive: true });
-    atomicWrite(target, serializeServiceFile(file), mode);
+    writeFileAtomically(target, serializeServiceFile(file), mode);
   } catch (error) {
     throw new DbctlError(`cannot write the service file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
       hint: 'set PGSERVICEFILE to a file you can write',

@@ -9,11 +9,12 @@
 //                                   /ca.pem              host CA (psql's sslrootcert)
 //                                   /identity.key, identity.crt
 //                                   /databases/<db>/client.key, client.crt, route.json
-import { X509Certificate, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readPrivateKeyFile } from '../ca/key-files.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 import { DbctlError } from './dbctl-error.js';
 
 const DIR_MODE = 0o700;
@@ -73,7 +74,7 @@ export class ProfileStore {
 
   setCurrent(name: string): void {
     this.ensureDir(this.home);
-    atomicWrite(join(this.home, 'current'), `${name}\n`, FILE_MODE);
+    writeFileAtomically(join(this.home, 'current'), `${name}\n`, FILE_MODE);
   }
 
   profileDir(name: string): string {
@@ -109,16 +110,16 @@ export class ProfileStore {
     const dir = this.profileDir(name);
     this.ensureDir(join(this.home, 'profiles'));
     this.ensureDir(dir);
-    atomicWrite(join(dir, 'ca.pem'), caPem, FILE_MODE);
-    atomicWrite(join(dir, 'identity.key'), identity.keyPem, KEY_MODE);
-    atomicWrite(join(dir, 'identity.crt'), identity.certPem, FILE_MODE);
-    atomicWrite(this.profilePath(name), `${JSON.stringify(profile, null, 2)}\n`, FILE_MODE);
+    writeFileAtomically(join(dir, 'ca.pem'), caPem, FILE_MODE);
+    writeFileAtomically(join(dir, 'identity.key'), identity.keyPem, KEY_MODE);
+    writeFileAtomically(join(dir, 'identity.crt'), identity.certPem, FILE_MODE);
+    writeFileAtomically(this.profilePath(name), `${JSON.stringify(profile, null, 2)}\n`, FILE_MODE);
     return this.loadProfile(name) as StoredProfile;
   }
 
   /** Rewrites profile.json alone (the Postgres address Gatehouse last reported, for one). */
   updateProfile(name: string, profile: Profile): void {
-    atomicWrite(this.profilePath(name), `${JSON.stringify(profile, null, 2)}\n`, FILE_MODE);
+    writeFileAtomically(this.profilePath(name), `${JSON.stringify(profile, null, 2)}\n`, FILE_MODE);
   }
 
   /** Names of the databases a profile has a directory for, sorted (without reading their files). */
@@ -149,9 +150,9 @@ export class ProfileStore {
     const dir = this.databaseDir(name, route.database);
     this.ensureDir(join(this.profileDir(name), 'databases'));
     this.ensureDir(dir);
-    atomicWrite(join(dir, 'client.key'), certificate.keyPem, KEY_MODE);
-    atomicWrite(join(dir, 'client.crt'), certificate.certPem, FILE_MODE);
-    atomicWrite(join(dir, 'route.json'), `${JSON.stringify(route, null, 2)}\n`, FILE_MODE);
+    writeFileAtomically(join(dir, 'client.key'), certificate.keyPem, KEY_MODE);
+    writeFileAtomically(join(dir, 'client.crt'), certificate.certPem, FILE_MODE);
+    writeFileAtomically(join(dir, 'route.json'), `${JSON.stringify(route, null, 2)}\n`, FILE_MODE);
     return this.loadDatabase(name, route.database) as DatabaseLogin;
   }
 
@@ -192,20 +193,6 @@ export function checkDatabaseName(database: string): void {
     throw new DbctlError(`${JSON.stringify(database)} is not a Gatehouse database name (1-63 characters of a-z, 0-9, _ and -)`, {
       hint: 'see the names "dbctl ls" prints',
     });
-  }
-}
-
-/** Writes to a temporary file in the same directory, then renames it over `path`. */
-export function atomicWrite(path: string, content: string, mode: number): void {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, content, { mode, flag: 'wx' });
-    // The mode given to writeFileSync is filtered by the umask; say exactly what is meant.
-    chmodSync(temporary, mode);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
   }
 }
 

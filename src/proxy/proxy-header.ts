@@ -9,7 +9,7 @@ import type { ProxyConfig } from '../config/types.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { parseProxyHeader, type ProxiedAddress, type ProxyHeader } from '../protocol/proxy-protocol.js';
 import { CidrMatcher } from './cidr.js';
-import type { StartupReader } from './startup-reader.js';
+import { ClientClosedError, type StartupReader } from './startup-reader.js';
 
 export interface ProxyProtocolPolicy {
   /** on: every connection must start with a header; optional: a header is used when present. */
@@ -55,6 +55,8 @@ export async function readProxyHeader(reader: StartupReader, peer: { address?: s
       },
     );
   }
+  // A socket reset before its header was read no longer knows its peer: the client left, it was not refused.
+  if (peer.address === undefined) throw new ClientClosedError();
   if (!policy.trusted.contains(peer.address)) {
     policy.logger.warn({ peer_addr: peerText }, 'PROXY protocol header from an untrusted peer refused');
     throw new GatehouseError(

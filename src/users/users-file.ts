@@ -4,9 +4,7 @@
 // holds password hashes and TOTP seeds, so like a private key it is written 0600 (in a 0700
 // directory) and refused when other local users could read it. Writes go to a temporary file that
 // is renamed over the old one, so the daemon polling it never reads half a file.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
@@ -18,6 +16,7 @@ import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { parsePasswordHash } from './password-hash.js';
 import { decodeBase32 } from './totp.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 
 export interface StoredUser {
   name: string;
@@ -30,7 +29,6 @@ export interface StoredUser {
 }
 
 const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
 /** Far more than any real users file; a bigger one is a mistake, not something to parse into memory. */
 export const MAX_USERS_FILE_BYTES = 8 * 1024 * 1024;
 const MIN_TOTP_SECRET_BYTES = 10;
@@ -151,27 +149,7 @@ export function writeUsersFile(path: string, users: readonly StoredUser[]): void
   const text = formatUsersFile(users);
   // Never write a file the daemon would refuse: check it the way it will be read.
   parseUsersFile(text, path);
-  const parent = dirname(path);
-  // Creates missing directories 0700; an existing directory keeps its mode.
-  mkdirSync(parent, { recursive: true, mode: DIR_MODE });
-  const temporary = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const descriptor = openSync(temporary, 'wx', FILE_MODE);
-  let open = true;
-  try {
-    writeSync(descriptor, text);
-    fsyncSync(descriptor);
-    open = false;
-    closeSync(descriptor);
-    renameSync(temporary, path);
-  } catch (error) {
-    if (open) closeSync(descriptor);
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Nothing left behind to remove.
-    }
-    throw error;
-  }
+  writeFileAtomically(path, text, FILE_MODE);
 }
 
 /** The YAML text of a users file, keys in a fixed order. */
