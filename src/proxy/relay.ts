@@ -7,7 +7,6 @@ import type tls from 'node:tls';
 import { errorResponse } from '../protocol/backend-messages.js';
 import { FrontendFramer, type AuditedFrame } from '../protocol/frontend-framer.js';
 import { GatehouseError, SqlState } from '../errors.js';
-import { WriteCoalescer } from './write-coalescer.js';
 
 const TERMINATE = 0x58;
 
@@ -28,9 +27,6 @@ export class Relay {
   private terminated = false;
   private finished: ((result: RelayResult) => void) | undefined;
   private readonly framer = new FrontendFramer();
-  /** Forwarded writes, bulk chunks gathered per turn of the event loop (see write-coalescer.ts). */
-  private readonly toClient: WriteCoalescer;
-  private readonly toServer: WriteCoalescer;
   private readonly handleFrame = (frame: AuditedFrame): void => {
     // Messages behind a Terminate never run (the database stops reading there): not audited either.
     if (this.terminated) return;
@@ -42,10 +38,7 @@ export class Relay {
     private readonly client: tls.TLSSocket,
     private readonly server: tls.TLSSocket,
     private readonly onFrame: (frame: AuditedFrame) => void,
-  ) {
-    this.toClient = new WriteCoalescer(client);
-    this.toServer = new WriteCoalescer(server);
-  }
+  ) {}
 
   /** Bytes relayed so far, client to database: read at metrics scrapes and by the admin API, never pushed per chunk. */
   get relayedFromClient(): number {
@@ -69,7 +62,7 @@ export class Relay {
       server.on('data', (chunk: Buffer) => {
         this.bytesToClient += chunk.length;
         this.sawTraffic = true;
-        if (!this.toClient.write(chunk)) server.pause();
+        if (!client.write(chunk)) server.pause();
       });
       client.on('drain', () => server.resume());
       client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));
@@ -126,7 +119,7 @@ export class Relay {
     if (this.terminated) chunk = throughTerminate(chunk, startsAtBoundary);
     this.bytesFromClient += chunk.length;
     this.sawTraffic = true;
-    if (!this.toServer.write(chunk)) this.client.pause();
+    if (!this.server.write(chunk)) this.client.pause();
   }
 
   private finish(reason: string, error?: Error, sqlState?: string): void {

@@ -14,6 +14,7 @@ import { parseErrorFields } from '../../src/protocol/error-fields.js';
 import { sslRequest, startupMessage } from '../../src/protocol/startup-message.js';
 import { FaultRelay } from '../support/fault-relay.js';
 import { forgeCertificate, foreignCa } from '../support/forged-certificates.js';
+import { PrometheusText } from '../support/prometheus-text.js';
 import { connectionRefusal, startTestGatehouse, type AuditEvent, type ClientCertificate, type TestGatehouse } from '../support/gatehouse.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -416,5 +417,15 @@ describe('certificates that must not open a session', () => {
   it('is still serving after all of the above, with no internal error logged', async () => {
     await stillServing();
     expectNoInternalErrors();
+  });
+
+  it('counted every refusal it audited in its metrics, under the same code', async () => {
+    const scraped = new PrometheusText(await gatehouse.daemon.metrics.registry.metrics());
+    const audited = new Map<string, number>();
+    for (const event of gatehouse.auditEvents) {
+      if (event.event === 'session.start' && event.success === false) audited.set(String(event.code), (audited.get(String(event.code)) ?? 0) + 1);
+    }
+    expect(audited.size).toBeGreaterThanOrEqual(4);
+    for (const [code, count] of audited) expect({ code, counted: scraped.value('gatehouse_sessions_refused_total', { code }) }).toEqual({ code, counted: count });
   });
 });
