@@ -33,7 +33,10 @@ const USAGE = `usage: npx tsx bench/ab.ts --save NAME                 keep the c
   --direct         add the direct connection (throughput only)
   --workloads W,…  ${WORKLOADS.join(', ')} (default select,connect)
   --rounds N       interleaved rounds (default 5)    --seconds S  per pgbench run (default 4)
-  --clients N      pgbench clients (default 8)`;
+  --clients N      pgbench clients (default 8)
+  --rate N         pgbench -R: a fixed load of N transactions (connections for connect) per second, the
+                   same for every contender, so CPU per query is compared at equal throughput (at full
+                   load a faster proxy handles more events per wake-up, which also lowers its CPU per query)`;
 
 interface Contender {
   readonly name: string;
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
   const rounds = Number(option('rounds', '5'));
   const seconds = Number(option('seconds', '4'));
   const clients = Number(option('clients', '8'));
+  const rate = args.includes('--rate') ? Number(option('rate', '')) : undefined;
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate needs a positive number\n${USAGE}`);
 
   const postgres = await startBenchPostgres();
   const children: ChildProcess[] = [];
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
         // Alternate the order, so no contender always runs right after the same neighbour.
         const order = round % 2 === 0 ? contenders : [...contenders].reverse();
         for (const contender of order) {
-          const { value, cpu } = await measure(contender, workload, { seconds, clients, generator, postgres });
+          const { value, cpu } = await measure(contender, workload, { seconds, clients, rate, generator, postgres });
           const key = `${workload}\0${contender.name}`;
           const entry = results.get(key) ?? { value: [], cpu: [] };
           entry.value.push(value);
@@ -146,7 +151,7 @@ async function main(): Promise<void> {
 async function measure(
   contender: Contender,
   workload: Workload,
-  context: { seconds: number; clients: number; generator: Awaited<ReturnType<typeof pgbenchGenerator>>; postgres: Awaited<ReturnType<typeof startBenchPostgres>> },
+  context: { seconds: number; clients: number; rate?: number; generator: Awaited<ReturnType<typeof pgbenchGenerator>>; postgres: Awaited<ReturnType<typeof startBenchPostgres>> },
 ): Promise<{ value: number; cpu?: number }> {
   const before = contender.pid === undefined ? undefined : cpuSeconds(contender.pid);
   const cpuSince = () => (before === undefined || contender.pid === undefined ? undefined : (cpuSeconds(contender.pid) ?? before) - before);
@@ -162,6 +167,7 @@ async function measure(
     protocol: workload === 'prepared' ? 'prepared' : 'simple',
     reconnect: workload === 'connect',
     durationS: context.seconds,
+    rate: context.rate,
   };
   if (spec.kind === 'tpcb') await context.postgres.sql('TRUNCATE pgbench_history');
   const result = await context.generator.run(contender.target, spec);

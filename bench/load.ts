@@ -24,6 +24,8 @@ export interface LoadSpec {
   /** A new connection for every transaction (pgbench -C). */
   readonly reconnect: boolean;
   readonly durationS: number;
+  /** Transactions per second to aim at (pgbench -R); absent: as many as the target can take. */
+  readonly rate?: number;
 }
 
 export interface LoadResult {

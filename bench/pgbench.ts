@@ -45,6 +45,7 @@ export function pgbenchArguments(spec: LoadSpec): string[] {
     '-c', String(spec.clients),
     '-j', String(Math.min(spec.clients, 2)),
     '-T', String(spec.durationS),
+    ...(spec.rate === undefined ? [] : ['-R', String(spec.rate)]),
   ];
 }
 
