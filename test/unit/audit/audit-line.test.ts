@@ -73,6 +73,17 @@ describe('auditLine', () => {
 });
 
 describe('AuditClock', () => {
+  it('writes what Date#toISOString writes, across milliseconds, seconds, days and years, before 1970 too', () => {
+    let now = 0;
+    const clock = new AuditClock(() => now);
+    const instants = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, -999, -1000, -1001, Date.UTC(2026, 10, 21, 23, 59, 59, 999), Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1)];
+    for (let ms = Date.UTC(2026, 10, 21, 23, 17, 1, 990); ms < Date.UTC(2026, 10, 21, 23, 17, 2, 20); ms++) instants.push(ms);
+    for (const instant of instants) {
+      now = instant;
+      expect(clock.iso()).toBe(new Date(instant).toISOString());
+    }
+  });
+
   it('formats each millisecond once, as ISO-8601 UTC', () => {
     let now = Date.UTC(2026, 10, 21, 23, 17, 2, 123);
     const clock = new AuditClock(() => now);
