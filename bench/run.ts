@@ -17,6 +17,7 @@ import { runProfile } from './profile.js';
 import { writeReport } from './report.js';
 import { Recorder, type MemorySummary } from './results.js';
 import { startTargets, type Targets } from './targets.js';
+import { allocatorName, benchAllocator } from './allocator.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
     pgbenchScale: PGBENCH_SCALE,
     elapsedS: (performance.now() - startedAt) / 1000,
     machine,
-    versions: { gatehouse: gatehouseVersion(), PostgreSQL: targets.versions.postgres, PgBouncer: targets.versions.pgbouncer?.replace(/^PgBouncer /, ''), load: targets.generator.name },
+    versions: { gatehouse: gatehouseVersion(), PostgreSQL: targets.versions.postgres, PgBouncer: targets.versions.pgbouncer?.replace(/^PgBouncer /, ''), load: targets.generator.name, 'Gatehouse allocator': allocatorName(benchAllocator()) },
     targets: Object.fromEntries(targets.list.map((target) => [target.name, target.label])),
     figures: recorder.summarise(targets.list.map((target) => target.name)),
     memory,

@@ -59,6 +59,8 @@ export interface SoakFigures {
     /** Every 30 s of the load. */
     readonly timeline: readonly TimelinePoint[];
     readonly processes: number | undefined;
+    /** Which C allocator the processes run with (process-tree.ts describeAllocators). */
+    readonly allocator: string;
     /** How long after the last session closed memory was back within the ratio; undefined: not within settleS. */
     readonly memoryReturnedAfterS: number | undefined;
     readonly eventLoopP99Ms: { worst: number | undefined; median: number | undefined; windowS: number };
@@ -89,6 +91,7 @@ export interface FigureInputs {
   readonly eventLoop: { worst: number | undefined; median: number | undefined; max: number | undefined; windowS: number };
   readonly gatehouseCpuS: number | undefined;
   readonly exitCode: number | null;
+  readonly allocator: string;
   readonly client: SoakFigures['client'];
 }
 
@@ -139,6 +142,7 @@ export function buildFigures(inputs: FigureInputs): SoakFigures {
       },
       timeline: inputs.timeline,
       processes: inputs.before.sample.processes,
+      allocator: inputs.allocator,
       memoryReturnedAfterS: inputs.memoryReturnedAfterS,
       eventLoopP99Ms: { worst: inputs.eventLoop.worst, median: inputs.eventLoop.median, windowS: inputs.eventLoop.windowS },
       eventLoopMaxMs: inputs.eventLoop.max,

@@ -29,6 +29,19 @@ export function processTreeUsage(rootPid: number): ProcessTreeUsage | undefined 
   return { processes: pids.length, rssBytes, mallocArenaBytes, cpuSeconds };
 }
 
+/**
+ * The C allocator of each process in the tree, read off its memory map: "jemalloc in 2 of 3
+ * processes" with proxy.workers 2 and libjemalloc2 installed (the workers preload it, the primary
+ * does not). glibc's malloc keeps what a load peak freed; jemalloc returns it.
+ */
+export function describeAllocators(rootPid: number): string {
+  const pids = processTree(rootPid);
+  const jemalloc = pids.filter((pid) => read(`/proc/${pid}/maps`).includes('libjemalloc')).length;
+  if (jemalloc === 0) return `glibc malloc in all ${pids.length} processes`;
+  if (jemalloc === pids.length) return `jemalloc in all ${pids.length} processes`;
+  return `jemalloc in ${jemalloc} of ${pids.length} processes, glibc malloc in the rest`;
+}
+
 /** `rootPid` and all its descendants that are alive. */
 export function processTree(rootPid: number): number[] {
   if (statFields(rootPid) === undefined) return [];

@@ -30,9 +30,10 @@ export function formatFigures(figures: SoakFigures): string {
     ['audit: session.start / session.end', `${number(audit.sessionsStarted)} / ${number(audit.sessionsEnded)}; unmatched starts ${audit.unmatchedStarts} (must be 0), unmatched ends ${audit.unmatchedEnds}, refused ${audit.refused}`],
     ['audit: Query / Bind records', `${number(audit.queryRecords)} of ${number(audit.queryMessagesSent)} sent / ${number(audit.bindRecords)} of ${number(audit.bindMessagesSent)} sent (${number(audit.lines)} lines)`],
     ['Gatehouse event-loop delay p99', `worst ${ms(gatehouse.eventLoopP99Ms.worst)}, median ${ms(gatehouse.eventLoopP99Ms.median)} over ${gatehouse.eventLoopP99Ms.windowS} s windows; max ${ms(gatehouse.eventLoopMaxMs)}`],
+    ['Gatehouse allocator', gatehouse.allocator],
     ['Gatehouse RSS (/metrics)', `cold ${mib(memory.cold.rssBytes)}, before ${mib(memory.before.rssBytes)}, peak ${mib(memory.peak.rssBytes)}, after ${mib(memory.after.rssBytes)}`],
     [`  all ${gatehouse.processes ?? '?'} processes (/proc)`, `cold ${mib(memory.cold.treeRssBytes)}, before ${mib(memory.before.treeRssBytes)}, peak ${mib(memory.peak.treeRssBytes)}, after ${mib(memory.after.treeRssBytes)}`],
-    ['  of it the malloc arena', `cold ${mib(memory.cold.mallocArenaBytes)}, before ${mib(memory.before.mallocArenaBytes)}, peak ${mib(memory.peak.mallocArenaBytes)}, after ${mib(memory.after.mallocArenaBytes)} ([heap] in /proc/PID/smaps)`],
+    ['  of it glibc\'s main arena', `cold ${mib(memory.cold.mallocArenaBytes)}, before ${mib(memory.before.mallocArenaBytes)}, peak ${mib(memory.peak.mallocArenaBytes)}, after ${mib(memory.after.mallocArenaBytes)} ([heap] in /proc/PID/smaps)`],
     ['Gatehouse V8 heap used (/metrics)', `cold ${mib(memory.cold.heapUsedBytes)}, before ${mib(memory.before.heapUsedBytes)}, peak ${mib(memory.peak.heapUsedBytes)}, after ${mib(memory.after.heapUsedBytes)}`],
     [
       'idle, after a full GC',
@@ -64,7 +65,8 @@ export function formatFigures(figures: SoakFigures): string {
     lines.push(
       '',
       "Note: the V8 heap came back and no session object is left; what stayed is native memory in the C allocator's arena,",
-      'which glibc keeps for reuse rather than returning to the system (see soak/README.md, "Results").',
+      'which glibc keeps for reuse rather than returning to the system. Install jemalloc (Debian/Ubuntu: apt-get install',
+      'libjemalloc2): with proxy.allocator: auto, the default, the workers then run with it (see soak/README.md, "Results").',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -19,7 +19,7 @@ import { NotificationLedger } from './notifications.js';
 import type { SlotState } from './operation-context.js';
 import { thinkMsFor, type SoakOptions } from './options.js';
 import { startSoakPostgres } from './postgres.js';
-import { processTreeUsage } from './process-tree.js';
+import { describeAllocators, processTreeUsage } from './process-tree.js';
 import { Random } from './random.js';
 import { Sampler } from './sampler.js';
 import { checkFinalRows, createSoakTables } from './schema.js';
@@ -107,7 +107,8 @@ export async function runSoak(options: SoakOptions, log: Log): Promise<SoakResul
       before = await measureIdleMemory(gatehouse, sampler, probeDir);
     }
     const warmupS = seconds(phaseStart);
-    log(`warm-up: ${warmupCount} sessions, every operation once; Gatehouse idle${checkMemory ? ' after a full GC' : ''}: ${describeIdle(before)} (cold start: RSS ${mib(cold.rssBytes)})`);
+    const allocator = describeAllocators(gatehouse.pid);
+    log(`warm-up: ${warmupCount} sessions, every operation once; Gatehouse idle${checkMemory ? ' after a full GC' : ''}: ${describeIdle(before)} (cold start: RSS ${mib(cold.rssBytes)}); ${allocator}`);
 
     // Ramp: every session open before the clock starts.
     phaseStart = Date.now();
@@ -190,6 +191,7 @@ export async function runSoak(options: SoakOptions, log: Log): Promise<SoakResul
       },
       gatehouseCpuS: gatehouseCpuStart === undefined || gatehouseCpuEnd === undefined ? undefined : gatehouseCpuEnd - gatehouseCpuStart,
       exitCode,
+      allocator,
       client: { eventLoopP99Ms: clientLoop.percentile(99) / 1e6, cpuSecondsDuringLoad: (clientCpu.user + clientCpu.system) / 1e6 },
     });
     return { figures, keptDir: figures.verdict.passed ? undefined : temp.path };

@@ -20,7 +20,7 @@ export type ReloadedConfig =
   | { readonly ok: true; readonly config: GatehouseConfig; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly errors: readonly string[] };
 
-/** The proxy keys read once at start: listeners, state directories, the proxy certificate's name, the login throttle. */
+/** The proxy keys read once at start: listeners, state directories, the proxy certificate's name, the login throttle, the processes. */
 const RESTART_ONLY_PROXY_KEYS = [
   'postgres_listen_addr',
   'web_listen_addr',
@@ -30,6 +30,8 @@ const RESTART_ONLY_PROXY_KEYS = [
   'users_file',
   'login_max_failures',
   'login_lockout_ms',
+  'workers',
+  'allocator',
 ] as const satisfies readonly (keyof ProxyConfig)[];
 
 /** Reads the file the running config came from and works out what of it can apply now. */

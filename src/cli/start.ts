@@ -5,9 +5,11 @@
 // With proxy.workers > 1 this process is the primary of that many workers (src/cluster/primary.ts):
 // the signals keep their meaning, and the primary passes them on to the workers.
 import type { Command } from 'commander';
+import pino from 'pino';
 import { loadConfigFile } from '../config/load.js';
 import type { GatehouseConfig } from '../config/types.js';
 import type { ClusterPrimary } from '../cluster/primary.js';
+import { ownAllocator } from '../cluster/worker-allocator.js';
 import { workerCount } from '../cluster/worker-count.js';
 import type { Daemon } from '../daemon.js';
 import { createLogger } from '../logging.js';
@@ -26,7 +28,8 @@ export function registerStartCommand(program: Command): void {
       } catch (error) {
         return reportCliError(error);
       }
-      const logger = createLogger(config.log.level);
+      const logStream = pino.destination(2);
+      const logger = createLogger(config.log.level, logStream);
       let daemon: Daemon | ClusterPrimary;
       try {
         const workers = workerCount(config.proxy.workers);
@@ -34,6 +37,8 @@ export function registerStartCommand(program: Command): void {
           const { ClusterPrimary } = await import('../cluster/primary.js');
           daemon = await ClusterPrimary.start({ configFile: options.config, logger, workers });
         } else {
+          const allocator = ownAllocator(config.proxy.allocator);
+          logger.info({ allocator: allocator.name, detail: allocator.detail }, `gatehouse uses the ${allocator.name} allocator`);
           // Loaded here, not at the top: the daemon pulls in the AWS SDK, which every other
           // gatehouse command (users, certs, config check) would otherwise load for nothing.
           const { Daemon } = await import('../daemon.js');
@@ -41,7 +46,9 @@ export function registerStartCommand(program: Command): void {
         }
       } catch (error) {
         logger.fatal({ err: error }, 'gatehouse could not start');
-        return reportCliError(error);
+        // Through the log's own stream, which writes asynchronously: the message and hint are then
+        // the last lines on the terminal, after every log line, and not somewhere among them.
+        return reportCliError(error, (text) => void logStream.write(text));
       }
       process.stdout.write(nextSteps(daemon.config, daemon, options.config));
       const reload = () => {

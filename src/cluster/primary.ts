@@ -29,6 +29,7 @@ import {
   type ThrottlePayload,
   type WorkerGonePayload,
 } from './protocol.js';
+import { workerAllocator } from './worker-allocator.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 
 export interface PrimaryOptions {
@@ -75,6 +76,8 @@ export class ClusterPrimary {
     // Read once here: the workers get exactly the text validated here, not whatever the file says when they start.
     const configText = readConfigText(configFile);
     const config = parseConfig(configText, configFile);
+    const allocator = workerAllocator(config.proxy.allocator);
+    logger.info({ allocator: allocator.name, detail: allocator.detail }, `workers use the ${allocator.name} allocator`);
     initAuthorities(config.proxy.ca_dir, config.proxy.public_addr);
     const authorities = loadAuthorities(config.proxy.ca_dir);
     const embedded = await startEmbeddedDatabases(config, authorities.hostCa, logger);
@@ -96,6 +99,7 @@ export class ClusterPrimary {
     const supervisor = new WorkerSupervisor({
       count: options.workers,
       logger,
+      env: allocator.env,
       init: (index, replacement) => ({ ...init(index, replacement), admitted: ledger.snapshot(index) }),
       wire: (channel, index) => wireRelays(channel, index, { supervisor: () => relays.supervisor, output, ledger }),
       exited: (index) => {

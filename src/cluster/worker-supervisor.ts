@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   /** A worker's process ended (expected or not). */
   readonly exited?: (index: number) => void;
   readonly now?: () => number;
+  /** Added to each worker's environment (the allocator, worker-allocator.ts). */
+  readonly env?: Readonly<Record<string, string>>;
   /** How long a worker may take from fork to listening; default 60 s. */
   readonly startTimeoutMs?: number;
 }
@@ -151,7 +153,7 @@ export class WorkerSupervisor {
 
   /** Forks the slot's worker and waits until it listens. */
   private async start(slot: Slot): Promise<ReadyPayload> {
-    const worker = cluster.fork();
+    const worker = cluster.fork(this.options.env);
     const channel = new IpcChannel(workerPort(worker), `worker ${slot.index}`);
     slot.worker = worker;
     slot.channel = channel;

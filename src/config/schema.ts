@@ -176,6 +176,7 @@ function proxySchema(context: SchemaContext) {
       disconnect_expired_cert: z.boolean().default(true),
       tcp_keepalive: durationOrOff().prefault(DEFAULT_TCP_KEEPALIVE),
       workers: workerCount.default(DEFAULT_WORKERS),
+      allocator: z.enum(['auto', 'jemalloc', 'system']).default('auto'),
     })
     .prefault({})
     .transform((proxy) => ({
@@ -197,6 +198,7 @@ function proxySchema(context: SchemaContext) {
       disconnect_expired_cert: proxy.disconnect_expired_cert,
       tcp_keepalive_ms: proxy.tcp_keepalive,
       workers: proxy.workers,
+      allocator: proxy.allocator,
     }));
 }
 

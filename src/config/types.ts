@@ -43,6 +43,8 @@ export interface ProxyConfig {
   readonly tcp_keepalive_ms: number;
   /** Processes that share the listeners: 'auto' (one per CPU, os.availableParallelism()) or 1 to 64; 1 is one process. */
   readonly workers: 'auto' | number;
+  /** The C allocator of the workers: jemalloc when found ('auto'), required ('jemalloc'), or glibc's ('system'). */
+  readonly allocator: 'auto' | 'jemalloc' | 'system';
 }
 
 export interface LogConfig {

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initAuthorities, loadAuthorities, type Authorities } from '../../src/ca/authority-store.js';
 import { freePort } from '../../src/embedded/postgres-cluster.js';
+import { JEMALLOC_LIBRARIES } from '../../src/cluster/worker-allocator.js';
 import { workerOfProcessId } from '../../src/proxy/cancel-keys.js';
 import { runCommand } from '../support/run-command.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -26,6 +27,7 @@ const GATEHOUSE = join(REPO_ROOT, 'dist/cli/gatehouse.js');
 const PASSWORD = 'workers-password-for-tests-51c2';
 const WAIT_MS = 60_000;
 const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((path) => existsSync(path));
+const JEMALLOC = JEMALLOC_LIBRARIES.find((path) => existsSync(path));
 
 let db: TestPostgres;
 let temp: ReturnType<typeof makeTempDir>;
@@ -267,6 +269,13 @@ describe('two workers', () => {
         expect(result.stdout).toBe('42\n');
       }
     }
+  });
+
+  it.skipIf(JEMALLOC === undefined)('runs the workers with jemalloc when the system has it (proxy.allocator: auto), and says so', () => {
+    const pids = workerPids(gatehouse);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(JEMALLOC);
+    expect(gatehouse.output()).toContain(`"allocator":"jemalloc","detail":"${JEMALLOC}","msg":"workers use the jemalloc allocator"`);
   });
 
   it('starts the embedded database once, in the primary, and both workers reach it', async () => {

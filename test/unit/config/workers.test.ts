@@ -38,3 +38,15 @@ describe('proxy.workers', () => {
     expect(problems('proxy:', `  workers: ${value}`)).toEqual([`conf/gatehouse.yaml:3:12: proxy.workers: must be auto or a whole number from 1 to 64, not ${described}`]);
   });
 });
+
+describe('proxy.allocator', () => {
+  it('defaults to auto and reads jemalloc and system', () => {
+    expect(load().proxy.allocator).toBe('auto');
+    expect(load('proxy: { allocator: jemalloc }').proxy.allocator).toBe('jemalloc');
+    expect(load('proxy: { allocator: system }').proxy.allocator).toBe('system');
+  });
+
+  it('refuses anything else, naming the choices', () => {
+    expect(problems('proxy:', '  allocator: tcmalloc')).toEqual([expect.stringMatching(/^conf\/gatehouse\.yaml:3:14: proxy\.allocator: .*auto.*jemalloc.*system/)]);
+  });
+});
