@@ -51,7 +51,7 @@ export interface SoakFigures {
   readonly transactions: { committed: number; rolledBack: number; slotsChecked: number };
   readonly copy: { inBytes: number; outBytes: number };
   readonly notifications: { sent: number; received: number; lost: number; lostSamples: readonly string[] };
-  readonly cancels: { sent: number; confirmed: number };
+  readonly cancels: { sent: number; confirmed: number; echoed: number };
   readonly audit: AuditFigures & { queryMessagesSent: number; bindMessagesSent: number };
   readonly gatehouse: {
     readonly metricsSource: 'metrics' | 'proc';
@@ -130,7 +130,7 @@ export function buildFigures(inputs: FigureInputs): SoakFigures {
     transactions: { committed: tally.transactionsCommitted, rolledBack: tally.transactionsRolledBack, slotsChecked: inputs.slotsChecked },
     copy: { inBytes: tally.copyInBytes, outBytes: tally.copyOutBytes },
     notifications: { sent: tally.notificationsSent, received: tally.notificationsReceived, lost: tally.notificationsLost, lostSamples: tally.lostNotificationSamples },
-    cancels: { sent: tally.cancelsSent, confirmed: tally.cancelsConfirmed },
+    cancels: { sent: tally.cancelsSent, confirmed: tally.cancelsConfirmed, echoed: tally.cancelsEchoed },
     audit: { ...audit, queryMessagesSent: tally.queryMessages, bindMessagesSent: tally.bindMessages },
     gatehouse: {
       metricsSource: inputs.before.sample.source,

@@ -26,7 +26,7 @@ export function formatFigures(figures: SoakFigures): string {
     ['transactions', `${number(figures.transactions.committed)} committed, ${number(figures.transactions.rolledBack)} rolled back; rows of ${figures.transactions.slotsChecked} sessions checked in PostgreSQL at the end`],
     ['COPY', `in ${mib(figures.copy.inBytes)}, out ${mib(figures.copy.outBytes)}`],
     ['notifications', `${number(figures.notifications.sent)} sent, ${number(figures.notifications.received)} received, ${number(figures.notifications.lost)} lost (must be 0)`],
-    ['cancels', `${number(figures.cancels.confirmed)} statements cancelled with 57014 and the session usable after, ${number(figures.cancels.sent)} CancelRequests sent`],
+    ['cancels', `${number(figures.cancels.confirmed)} statements cancelled with 57014 and the session usable after, ${number(figures.cancels.sent)} CancelRequests sent; ${number(figures.cancels.echoed ?? 0)} times the next query was cancelled too (PostgreSQL's second SIGINT, see soak/README.md)`],
     ['audit: session.start / session.end', `${number(audit.sessionsStarted)} / ${number(audit.sessionsEnded)}; unmatched starts ${audit.unmatchedStarts} (must be 0), unmatched ends ${audit.unmatchedEnds}, refused ${audit.refused}`],
     ['audit: Query / Bind records', `${number(audit.queryRecords)} of ${number(audit.queryMessagesSent)} sent / ${number(audit.bindRecords)} of ${number(audit.bindMessagesSent)} sent (${number(audit.lines)} lines)`],
     ['Gatehouse event-loop delay p99', `worst ${ms(gatehouse.eventLoopP99Ms.worst)}, median ${ms(gatehouse.eventLoopP99Ms.median)} over ${gatehouse.eventLoopP99Ms.windowS} s windows; max ${ms(gatehouse.eventLoopMaxMs)}`],

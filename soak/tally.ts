@@ -39,6 +39,8 @@ export class Tally {
   cancelsSent = 0;
   /** Statements that ended with 57014 after a cancel, and the session answered the next query. */
   cancelsConfirmed = 0;
+  /** The query right after a cancelled statement cancelled too: PostgreSQL's second SIGINT (op-cancel.ts). */
+  cancelsEchoed = 0;
 
   operationDone(operation: Operation): void {
     this.operations.set(operation, (this.operations.get(operation) ?? 0) + 1);

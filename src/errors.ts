@@ -4,6 +4,8 @@
 
 export const ErrorCodes = {
   CONFIG_INVALID: 'GH_ERR_CONFIG_INVALID',
+  /** A shared file (the locks file) stayed locked by another process's change for longer than the wait. */
+  FILE_BUSY: 'GH_ERR_FILE_BUSY',
   PROTOCOL_VIOLATION: 'GH_ERR_PROTOCOL_VIOLATION',
   MESSAGE_TOO_LARGE: 'GH_ERR_MESSAGE_TOO_LARGE',
   STARTUP_TIMEOUT: 'GH_ERR_STARTUP_TIMEOUT',

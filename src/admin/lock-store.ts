@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { LOCKS_FILE_NAME, newLockId, readLocksFile, writeLocksFile, type Lock } from './locks-file.js';
+import { FileLockBusyError, withFileLock } from '../files/file-lock.js';
 import { PolledFile } from './polled-file.js';
 
 export const DEFAULT_LOCKS_POLL_INTERVAL_MS = 1000;
@@ -107,7 +108,20 @@ export class LockStore implements LockLookup {
     return removed;
   }
 
+  /** Under the file's lock (file-lock.ts): a change another process makes at the same moment is kept too. */
   private rewrite(change: (locks: readonly Lock[]) => readonly Lock[]): void {
+    try {
+      withFileLock(this.path, () => this.rewriteLocked(change));
+    } catch (error) {
+      if (!(error instanceof FileLockBusyError)) throw error;
+      throw new GatehouseError(ErrorCodes.FILE_BUSY, `the locks file cannot be changed now: ${error.message}`, {
+        sqlState: SqlState.INTERNAL_ERROR,
+        hint: `try again; if it persists and no Gatehouse is changing locks, remove ${error.lockPath}`,
+      });
+    }
+  }
+
+  private rewriteLocked(change: (locks: readonly Lock[]) => readonly Lock[]): void {
     let onDisk: Lock[];
     try {
       onDisk = readLocksFile(this.path);

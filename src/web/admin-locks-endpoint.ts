@@ -90,12 +90,13 @@ function lockTtl(text: string): number {
   return ms;
 }
 
-/** A locks file that does not read is not overwritten: 409 with what is wrong with it. */
+/** A locks file that does not read is not overwritten: 409 with what is wrong with it; one held by another change too long: 503. */
 function changeLocks<T extends Lock | undefined>(change: () => T): T {
   try {
     return change();
   } catch (error) {
     if (error instanceof GatehouseError && error.code === ErrorCodes.CONFIG_INVALID) throw new ApiError(409, ErrorCodes.CONFIG_INVALID, error.message, error.hint === undefined ? {} : { hint: error.hint });
+    if (error instanceof GatehouseError && error.code === ErrorCodes.FILE_BUSY) throw new ApiError(503, ErrorCodes.FILE_BUSY, error.message, error.hint === undefined ? {} : { hint: error.hint });
     throw error;
   }
 }
