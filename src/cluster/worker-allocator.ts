@@ -2,7 +2,7 @@
 // malloc, memory that a load peak used stays resident after the sessions end: OpenSSL's and Node's
 // per-connection buffers are freed into the main arena, which gives memory back to the system only
 // from its top, and one long-lived allocation above the freed ones pins them all. The 1,000-session
-// soak measured RSS 261 → 452 MiB after the load with glibc, and 261 → 285 MiB, back 13 s after the
+// soak measured RSS 269 → 452 MiB after the load with glibc, and 270 → 262 MiB, back 13 s after the
 // last session closed, with jemalloc, which returns freed pages on its own. So the workers are
 // forked with jemalloc preloaded whenever the system has it (Debian and Ubuntu: libjemalloc2).
 // LD_PRELOAD acts when a process starts: a single-process Gatehouse (proxy.workers: 1) can only be
