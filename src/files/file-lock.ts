@@ -5,7 +5,8 @@
 // silently gone. So a change holds <file>.lock, created exclusively (O_EXCL, atomic on local file
 // systems and NFSv3+), for the few milliseconds it takes. The change is synchronous and short, so
 // a process that finds the lock taken waits for it in short sleeps rather than queueing callbacks.
-import { closeSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface FileLockOptions {
   /** How long to wait for another process's change before giving up. */
@@ -33,6 +34,8 @@ export class FileLockBusyError extends Error {
 /** Runs `change` while holding `<path>.lock`; the lock is released however `change` ends. */
 export function withFileLock<T>(path: string, change: () => T, options: FileLockOptions = {}): T {
   const lockPath = `${path}.lock`;
+  // The first change may come before the directory exists (atomic-write.ts creates it the same way).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const descriptor = acquire(lockPath, options.waitMs ?? DEFAULT_WAIT_MS, options.staleMs ?? DEFAULT_STALE_MS);
   try {
     return change();

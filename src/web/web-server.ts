@@ -168,7 +168,9 @@ export class WebServer {
         this.options.logger.debug({ request_id: id, method: request.method, path, status: error.status, code: error.code }, 'web request refused');
         return;
       }
-      if (request.destroyed || socket.destroyed) {
+      // Not request.destroyed: Node destroys an IncomingMessage once its body has been read, so
+      // every POST would look abandoned and get no answer at all. The socket says whether the client left.
+      if (socket.destroyed || response.destroyed) {
         this.options.logger.debug({ request_id: id, path }, 'web client went away mid-request');
         return;
       }

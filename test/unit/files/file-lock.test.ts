@@ -1,6 +1,6 @@
 // withFileLock: one change at a time on a shared file, released however the change ends, a stale
 // lock from a process that died taken over, and a clear error when another holds it too long.
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileLockBusyError, withFileLock } from '../../../src/files/file-lock.js';
@@ -23,6 +23,12 @@ describe('withFileLock', () => {
     });
     expect(result).toBe(42);
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('creates the directory the first change needs, 0700', () => {
+    const path = join(target(), '..', 'data', 'locks.yaml');
+    expect(withFileLock(path, () => 'first')).toBe('first');
+    expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
   });
 
   it('releases the lock when the change throws', () => {
