@@ -10,6 +10,15 @@ import { GatehouseError, SqlState } from '../errors.js';
 
 const TERMINATE = 0x58;
 
+/**
+ * A chunk from the database at least this big means a bulk transfer (COPY OUT, a large result):
+ * the client's socket is corked until the event loop's I/O for this turn is done, so the chunks
+ * decrypted from one read of the database's socket leave in one TLS write and one system call
+ * instead of one each. Smaller chunks (a query's answer) are written at once, unless a batch is
+ * already open: an interactive answer waits for nothing.
+ */
+const BULK_CHUNK_BYTES = 4096;
+
 export interface RelayResult {
   readonly reason: string;
   readonly bytesFromClient: number;
@@ -26,6 +35,12 @@ export class Relay {
   private bytesToClient = 0;
   private terminated = false;
   private finished: ((result: RelayResult) => void) | undefined;
+  /** The client's socket is corked until the next check phase (BULK_CHUNK_BYTES). */
+  private clientCorked = false;
+  private readonly uncorkClient = (): void => {
+    this.clientCorked = false;
+    this.client.uncork();
+  };
   private readonly framer = new FrontendFramer();
   private readonly handleFrame = (frame: AuditedFrame): void => {
     // Messages behind a Terminate never run (the database stops reading there): not audited either.
@@ -62,6 +77,11 @@ export class Relay {
       server.on('data', (chunk: Buffer) => {
         this.bytesToClient += chunk.length;
         this.sawTraffic = true;
+        if (chunk.length >= BULK_CHUNK_BYTES && !this.clientCorked) {
+          this.clientCorked = true;
+          client.cork();
+          setImmediate(this.uncorkClient);
+        }
         if (!client.write(chunk)) server.pause();
       });
       client.on('drain', () => server.resume());

@@ -2,38 +2,12 @@
 // the client's socket stays readable until Gatehouse destroys it, and what the client sent in that
 // time was still framed and audited as queries after the session's end (and written to a database
 // connection already ended). After the end nothing from the client may be audited or forwarded.
-import { EventEmitter } from 'node:events';
 import type tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { serialize } from 'pg-protocol';
 import type { AuditedFrame } from '../../../src/protocol/frontend-framer.js';
 import { Relay } from '../../../src/proxy/relay.js';
-
-/** The parts of a TLS socket the relay uses, recording what is written to it. */
-class FakeSocket extends EventEmitter {
-  readonly written: Buffer[] = [];
-  destroyed = false;
-  readableEnded = false;
-  ended = false;
-  write(chunk: Buffer): boolean {
-    this.written.push(chunk);
-    return true;
-  }
-  end(): this {
-    this.ended = true;
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-}
+import { FakeSocket } from '../../support/fake-relay-socket.js';
 
 function badLength(): Buffer {
   const header = Buffer.alloc(5);
