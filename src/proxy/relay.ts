@@ -19,14 +19,6 @@ const TERMINATE = 0x58;
  */
 const BULK_CHUNK_BYTES = 4096;
 
-/**
- * How much of the database's output may wait for the client before the database's socket is
- * paused. The stream's own mark (16 KiB) is one TLS record: a bulk transfer then paused and
- * resumed the database's socket at nearly every batch (A/B, COPY out: 3.44 → 3.13 CPU s per GB
- * with 128 KiB; 64 KiB did as well and bounds a slow client's backlog lower).
- */
-const CLIENT_BUFFER_BYTES = 64 * 1024;
-
 export interface RelayResult {
   readonly reason: string;
   readonly bytesFromClient: number;
@@ -90,8 +82,7 @@ export class Relay {
           client.cork();
           setImmediate(this.uncorkClient);
         }
-        client.write(chunk);
-        if (client.writableLength > CLIENT_BUFFER_BYTES) server.pause();
+        if (!client.write(chunk)) server.pause();
       });
       client.on('drain', () => server.resume());
       client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));

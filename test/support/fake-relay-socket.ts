@@ -35,15 +35,10 @@ export class FakeSocket extends EventEmitter {
     this.destroyed = true;
     return this;
   }
-  /** What the relay reads to bound a slow client's backlog; a test sets it. */
-  writableLength = 0;
-  paused = false;
   pause(): this {
-    this.paused = true;
     return this;
   }
   resume(): this {
-    this.paused = false;
     return this;
   }
 }

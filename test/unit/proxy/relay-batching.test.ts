@@ -1,8 +1,7 @@
 // Bulk data from the database (COPY OUT, a large result) leaves towards the client in batches: the
 // chunks that arrive in one turn of the event loop are corked together and uncorked once that
 // turn's I/O is done, so they cost one TLS write and one system call. A query's small answer is
-// written at once; nothing is ever left corked. The database is paused only once 64 KiB wait for the
-// client, not at the stream's 16 KiB mark (one TLS record).
+// written at once; nothing is ever left corked.
 import type tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { Relay } from '../../../src/proxy/relay.js';
@@ -38,18 +37,5 @@ describe('Relay, database to client', () => {
     await nextTurn();
     expect(client.batches).toEqual([3, 1]);
     expect(client.corked).toBe(0);
-  });
-
-  it('pauses the database once 64 KiB wait for a slow client, not at every TLS record, and resumes when the client drains', () => {
-    const { client, server } = relay();
-    client.writableLength = 48 * 1024;
-    server.emit('data', Buffer.alloc(16_384));
-    expect(server.paused).toBe(false);
-    client.writableLength = 80 * 1024;
-    server.emit('data', Buffer.alloc(16_384));
-    expect(server.paused).toBe(true);
-    client.writableLength = 0;
-    client.emit('drain');
-    expect(server.paused).toBe(false);
   });
 });
