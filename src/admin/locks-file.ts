@@ -6,13 +6,10 @@
 // one, so a process polling it never reads half a file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Document } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
-import { formatPath, sortIssues, type ConfigIssue } from '../config/issues.js';
-import { ConfigError, refuseYamlSyntaxErrors } from '../config/load.js';
-import { SourceMap } from '../config/source-map.js';
-import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
+import { ConfigError, parseYamlDocument } from '../config/load.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
 
@@ -99,30 +96,8 @@ export function readLocksFile(path: string): Lock[] {
 
 /** Validates locks file text; `file` names it in messages. Throws ConfigError. */
 export function parseLocksFile(content: string, file: string): Lock[] {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const sourceMap = new SourceMap(document, lineCounter);
-  refuseYamlSyntaxErrors(document, sourceMap, file);
-  if (document.contents === null) return [];
-  let raw: unknown;
-  try {
-    raw = document.toJS();
-  } catch (error) {
-    throw wholeFileProblem(file, `invalid YAML: ${(error as Error).message}`, 1);
-  }
-  const allowedKeys = new Map<string, readonly string[]>();
-  const result = locksFileSchema.safeParse(raw, { error: createErrorMap(allowedKeys) });
-  if (!result.success) {
-    throw new ConfigError(
-      sortIssues(
-        toLocatedIssues(result.error.issues, allowedKeys).map((issue): ConfigIssue => {
-          const { line, column } = sourceMap.position(issue.path, issue.anchor);
-          return { file, line, column, path: formatPath(issue.path), message: issue.message };
-        }),
-      ),
-    );
-  }
-  return result.data.locks.map(withoutUndefined);
+  const parsed = parseYamlDocument(content, file, locksFileSchema);
+  return parsed === undefined ? [] : parsed.locks.map(withoutUndefined);
 }
 
 /** Writes the locks atomically: a 0600 temporary file in the same directory, flushed, then renamed over `path`. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { crossFieldIssues, type LocatedIssue } from './cross-checks.js';
 import { deepFreeze } from './freeze.js';
@@ -45,19 +46,30 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Gatehou
 /** Validates config text; `file` names it in messages and (resolved) becomes `source`. Throws ConfigError. */
 export function parseConfig(text: string, file: string, options: LoadOptions = {}): GatehouseConfig {
   const cwd = options.cwd ?? process.cwd();
+  const config = parseYamlDocument(text, file, configSchema({ cwd, source: path.resolve(cwd, file) }), crossFieldIssues);
+  if (config === undefined) {
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the file is empty; a config needs at least "version: v1"' }]);
+  }
+  return deepFreeze(config);
+}
+
+/**
+ * YAML text checked against `schema`, the one way Gatehouse reads its YAML files (gatehouse.yaml,
+ * the users file, the locks file): syntax errors alone if there are any, otherwise every schema
+ * problem and every one `moreIssues` finds, all at FILE:LINE:COL in one ConfigError. Undefined for
+ * a document with no content (empty, or only comments), which each file treats its own way.
+ */
+export function parseYamlDocument<T>(
+  text: string,
+  file: string,
+  schema: z.ZodType<T>,
+  moreIssues: (raw: unknown, sourceMap: SourceMap) => LocatedIssue[] = () => [],
+): T | undefined {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const sourceMap = new SourceMap(document, lineCounter);
-  const at = (issue: LocatedIssue): ConfigIssue => {
-    const { line, column } = sourceMap.position(issue.path, issue.anchor);
-    return { file, line, column, path: formatPath(issue.path), message: issue.message };
-  };
-
   refuseYamlSyntaxErrors(document, sourceMap, file);
-  if (document.contents === null) {
-    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the file is empty; a config needs at least "version: v1"' }]);
-  }
-
+  if (document.contents === null) return undefined;
   let raw: unknown;
   try {
     raw = document.toJS();
@@ -65,12 +77,20 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     // e.g. an alias that expands past yaml's limit (a "billion laughs" document).
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: `invalid YAML: ${(error as Error).message}` }]);
   }
-
   const allowedKeys = new Map<string, readonly string[]>();
-  const result = configSchema({ cwd, source: path.resolve(cwd, file) }).safeParse(raw, { error: createErrorMap(allowedKeys) });
-  const located = [...(result.success ? [] : toLocatedIssues(result.error.issues, allowedKeys)), ...crossFieldIssues(raw, sourceMap)];
-  if (!result.success || located.length > 0) throw new ConfigError(sortIssues(located.map(at)));
-  return deepFreeze(result.data);
+  const result = schema.safeParse(raw, { error: createErrorMap(allowedKeys) });
+  const located = [...(result.success ? [] : toLocatedIssues(result.error.issues, allowedKeys)), ...moreIssues(raw, sourceMap)];
+  if (!result.success || located.length > 0) {
+    throw new ConfigError(
+      sortIssues(
+        located.map((issue): ConfigIssue => {
+          const { line, column } = sourceMap.position(issue.path, issue.anchor);
+          return { file, line, column, path: formatPath(issue.path), message: issue.message };
+        }),
+      ),
+    );
+  }
+  return result.data;
 }
 
 function readFailure(error: unknown, absolute: string): string {
@@ -90,9 +110,8 @@ function readFailure(error: unknown, absolute: string): string {
 /**
  * A document with syntax errors is only partly understood; checking its shape would bury the real
  * problem under errors that are consequences of it. So syntax errors alone are reported, located.
- * Shared by gatehouse.yaml and the users file.
  */
-export function refuseYamlSyntaxErrors(document: { errors: ReadonlyArray<{ pos: [number, number]; message: string }> }, sourceMap: SourceMap, file: string): void {
+function refuseYamlSyntaxErrors(document: { errors: ReadonlyArray<{ pos: [number, number]; message: string }> }, sourceMap: SourceMap, file: string): void {
   if (document.errors.length === 0) return;
   throw new ConfigError(
     sortIssues(

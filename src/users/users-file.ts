@@ -5,14 +5,13 @@
 // directory) and refused when other local users could read it. Writes go to a temporary file that
 // is renamed over the old one, so the daemon polling it never reads half a file.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Document } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
 import type { LocatedIssue } from '../config/cross-checks.js';
-import { formatPath, sortIssues, type ConfigIssue } from '../config/issues.js';
-import { ConfigError, refuseYamlSyntaxErrors } from '../config/load.js';
+import { formatPath } from '../config/issues.js';
+import { ConfigError, parseYamlDocument } from '../config/load.js';
 import { SourceMap } from '../config/source-map.js';
-import { createErrorMap, toLocatedIssues } from '../config/zod-issues.js';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { parsePasswordHash } from './password-hash.js';
 import { decodeBase32 } from './totp.js';
@@ -116,32 +115,9 @@ export function readUsersFile(path: string): StoredUser[] {
 
 /** Validates users file text; `file` names it in messages. Throws ConfigError. */
 export function parseUsersFile(text: string, file: string): StoredUser[] {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const sourceMap = new SourceMap(document, lineCounter);
-  refuseYamlSyntaxErrors(document, sourceMap, file);
   // An empty file (or one with only comments) has no users yet.
-  if (document.contents === null) return [];
-  let raw: unknown;
-  try {
-    raw = document.toJS();
-  } catch (error) {
-    throw wholeFileProblem(file, `invalid YAML: ${(error as Error).message}`, 1);
-  }
-  const allowedKeys = new Map<string, readonly string[]>();
-  const result = usersFileSchema.safeParse(raw, { error: createErrorMap(allowedKeys) });
-  const located = [...(result.success ? [] : toLocatedIssues(result.error.issues, allowedKeys)), ...duplicateNames(raw, sourceMap)];
-  if (!result.success || located.length > 0) {
-    throw new ConfigError(
-      sortIssues(
-        located.map((issue): ConfigIssue => {
-          const { line, column } = sourceMap.position(issue.path, issue.anchor);
-          return { file, line, column, path: formatPath(issue.path), message: issue.message };
-        }),
-      ),
-    );
-  }
-  return result.data.users.map(withoutUndefined);
+  const parsed = parseYamlDocument(text, file, usersFileSchema, duplicateNames);
+  return parsed === undefined ? [] : parsed.users.map(withoutUndefined);
 }
 
 /** Writes the users atomically: a 0600 temporary file in the same directory, flushed, then renamed over `path`. */
