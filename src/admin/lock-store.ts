@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { LOCKS_FILE_NAME, newLockId, readLocksFile, writeLocksFile, type Lock } from './locks-file.js';
 import { FileLockBusyError, withFileLock } from '../files/file-lock.js';
-import { PolledFile } from './polled-file.js';
+import { PolledFile } from '../files/polled-file.js';
 
 export const DEFAULT_LOCKS_POLL_INTERVAL_MS = 1000;
 

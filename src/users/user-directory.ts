@@ -1,11 +1,11 @@
 // The daemon's live view of the users file. `gatehouse users` rewrites the file (atomically) while
-// the daemon runs; polling its stat (fs.watchFile) notices that, also across renames and on
-// filesystems where inotify-style events are unreliable, and the new users apply without a restart.
+// the daemon runs; polling its stat (files/polled-file.ts) notices that, also across renames, and
+// the new users apply without a restart.
 // A file that no longer reads (a bad edit, loose permissions) is logged with its FILE:LINE:COL and
 // the users read before stay in force, so a typo never locks everyone out. Nothing from a user's
 // record is ever logged: the file holds password hashes and TOTP seeds.
-import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { deepFreeze } from '../config/freeze.js';
+import { PolledFile } from '../files/polled-file.js';
 import type { Logger } from '../logging.js';
 import { readUsersFile, type StoredUser } from './users-file.js';
 
@@ -22,19 +22,16 @@ export interface UserDirectoryOptions {
 export class UserDirectory {
   private readonly path: string;
   private readonly logger: Logger;
-  private readonly pollIntervalMs: number;
+  private readonly file: PolledFile;
   private current: readonly StoredUser[] = [];
   private byName = new Map<string, StoredUser>();
-  private listener: (() => void) | undefined;
+  /** Set while started. */
   private onChange: (() => void) | undefined;
-  private recheck: NodeJS.Timeout | undefined;
-  /** What the file looked like when it was last read (see fileSignature); undefined before the first read. */
-  private loadedSignature: string | undefined;
 
   constructor(options: UserDirectoryOptions) {
     this.path = options.path;
     this.logger = options.logger;
-    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_USERS_POLL_INTERVAL_MS;
+    this.file = new PolledFile(options.path, options.pollIntervalMs ?? DEFAULT_USERS_POLL_INTERVAL_MS);
   }
 
   /**
@@ -44,29 +41,15 @@ export class UserDirectory {
    * not stop the daemon.
    */
   start(onChange: () => void): void {
-    if (this.listener !== undefined) return;
+    if (this.onChange !== undefined) return;
     this.onChange = onChange;
     this.reload(onChange, 'loaded');
-    // Each event stats the file again rather than trusting the event's stats: node reports a file
-    // missing at start with a late all-zero event that can arrive after the file was created and read.
-    this.listener = () => this.reloadIfChanged(onChange);
-    // persistent: false — watching the file must not keep a stopping process alive.
-    watchFile(this.path, { interval: this.pollIntervalMs, persistent: false }, this.listener);
-    // watchFile compares each poll with its own first stat, taken a moment after the read above; a
-    // write in between would go unnoticed until the next one. One look after the first poll closes that gap.
-    this.recheck = setTimeout(() => {
-      this.recheck = undefined;
-      if (this.listener !== undefined) this.reloadIfChanged(onChange);
-    }, this.pollIntervalMs);
-    this.recheck.unref();
+    this.file.start(() => this.reload(onChange, 'reloaded'));
   }
 
   stop(): void {
-    if (this.recheck !== undefined) clearTimeout(this.recheck);
-    this.recheck = undefined;
-    if (this.listener === undefined) return;
-    unwatchFile(this.path, this.listener);
-    this.listener = undefined;
+    this.file.stop();
+    this.onChange = undefined;
   }
 
   /**
@@ -74,7 +57,7 @@ export class UserDirectory {
    * set a moment ago works at once instead of after the next poll (one stat per login).
    */
   refresh(): void {
-    if (this.listener !== undefined && this.onChange !== undefined) this.reloadIfChanged(this.onChange);
+    if (this.onChange !== undefined && this.file.changed()) this.reload(this.onChange, 'reloaded');
   }
 
   users(): readonly StoredUser[] {
@@ -85,20 +68,16 @@ export class UserDirectory {
     return this.byName.get(name);
   }
 
-  private reloadIfChanged(onChange: () => void): void {
-    if (currentSignature(this.path) !== this.loadedSignature) this.reload(onChange, 'reloaded');
-  }
-
   private reload(onChange: () => void, verb: 'loaded' | 'reloaded'): void {
     let users: StoredUser[];
     // Taken before reading: if the file changes in between, the next poll sees a difference and reads again.
-    const signature = currentSignature(this.path);
+    const signature = this.file.signature();
     try {
       users = readUsersFile(this.path);
     } catch (error) {
       // The message is FILE:LINE:COL: PATH: MESSAGE lines (or the chmod advice); none repeats a secret.
       // Remembered, so the same broken file is reported once, not at every poll.
-      this.loadedSignature = signature;
+      this.file.markRead(signature);
       this.logger.error(
         { users_file: this.path, error: (error as Error).message },
         `users file not ${verb}; keeping the previous ${count(this.current.length)}`,
@@ -109,26 +88,13 @@ export class UserDirectory {
     for (const user of users) deepFreeze(user);
     this.current = Object.freeze(users);
     this.byName = new Map(users.map((user) => [user.name, user]));
-    this.loadedSignature = signature;
+    this.file.markRead(signature);
     this.logger.info({ users_file: this.path, users: users.length }, `users file ${verb} (${count(users.length)})`);
     try {
       onChange();
     } catch (error) {
       this.logger.error({ users_file: this.path, error: (error as Error).message }, 'applying the reloaded users file failed');
     }
-  }
-}
-
-/** Identifies one version of the file: a rename changes the inode, an edit the size or times, chmod the mode and ctime. */
-function fileSignature(stats: Stats): string {
-  return [stats.dev, stats.ino, stats.size, stats.mode, stats.mtimeMs, stats.ctimeMs].join(':');
-}
-
-function currentSignature(path: string): string {
-  try {
-    return fileSignature(statSync(path));
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `error:${(error as NodeJS.ErrnoException).code ?? ''}`;
   }
 }
 

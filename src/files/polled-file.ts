@@ -1,7 +1,7 @@
-// Notices when a file another process may rewrite has changed: the locks file, which every
-// Gatehouse sharing a data directory reads and any of them may write. Polling its stat
-// (fs.watchFile) works across the atomic renames the writers do and on filesystems where
-// inotify-style events are unreliable, the same way the users file is watched (user-directory.ts).
+// Notices when a file another process may rewrite has changed: the users file, which `gatehouse
+// users` rewrites while the daemon runs, and the locks file, which every Gatehouse sharing a data
+// directory reads and any of them may write. Polling its stat (fs.watchFile) works across the
+// atomic renames the writers do and on filesystems where inotify-style events are unreliable.
 import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 
 export class PolledFile {
