@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { sslRequest } from '../protocol/startup-message.js';
 import { serverIdentityError } from './server-identity.js';
+import { describeSocketError } from './socket-error-text.js';
 import { sniName, type UpstreamTarget } from './upstream-targets.js';
 
 export interface DialOptions {
@@ -195,21 +196,4 @@ function negotiateTls(socket: Duplex, databaseName: string, address: string): Pr
     socket.on('close', onClose);
     socket.write(sslRequest());
   });
-}
-
-function describeSocketError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'no route to host';
-    case 'ECONNRESET':
-      return 'connection reset';
-    default:
-      return error.message;
-  }
 }

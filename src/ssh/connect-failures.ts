@@ -1,6 +1,7 @@
 // How an ssh2 error while connecting to a bastion becomes a BastionFailure: ssh2 says what kind of
 // failure it is by the error's `level`, and the host key check (which ssh2 only reports as
 // "Host denied") by what Gatehouse's own verifier saw.
+import { describeSocketError } from '../proxy/socket-error-text.js';
 import type { HostKeySeen } from './ssh-client-config.js';
 import type { BastionFailure } from './ssh-errors.js';
 
@@ -18,24 +19,5 @@ export function classifyConnectError(error: Error & { level?: string; code?: str
       return { kind: 'unreachable', reason: describeSocketError(error) };
     default:
       return { kind: 'handshake', reason: error.message };
-  }
-}
-
-export function describeSocketError(error: Error & { code?: string }): string {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'no route to host';
-    case 'ECONNRESET':
-      return 'connection reset';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    default:
-      return error.message;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyConnectError, describeSocketError } from '../../../src/ssh/connect-failures.js';
+import { describeSocketError } from '../../../src/proxy/socket-error-text.js';
+import { classifyConnectError } from '../../../src/ssh/connect-failures.js';
 
 const withLevel = (message: string, level?: string, code?: string) => Object.assign(new Error(message), { level, code });
 
