@@ -5,13 +5,12 @@
 // FILE:LINE:COL: PATH: MESSAGE; it is written 0600 through a temporary file renamed over the old
 // one, so a process polling it never reads half a file.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Document } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
-import { ConfigError, parseYamlDocument } from '../config/load.js';
-import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
+import { parseYamlDocument } from '../config/load.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
+import { readProtectedFile } from '../files/protected-file.js';
 
 export interface Lock {
   /** Random, 12 hex digits: what `gatehouse locks rm` takes. */
@@ -63,35 +62,8 @@ export function newLockId(): string {
 
 /** The locks in `path`; a missing file is no locks. Throws ConfigError (FILE:LINE:COL lines) or, for a file others may write, GH_ERR_KEY_PERMISSIONS. */
 export function readLocksFile(path: string): Lock[] {
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw wholeFileProblem(path, `cannot read the locks file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let content: string;
-  try {
-    const stats = fstatSync(descriptor);
-    if (!stats.isFile()) throw wholeFileProblem(path, 'cannot read the locks file: it is not a regular file');
-    const mode = stats.mode & 0o777;
-    // Whoever can write the file can lift every lock; Windows has no POSIX modes to check.
-    if (process.platform !== 'win32' && (mode & 0o022) !== 0) {
-      throw new GatehouseError(
-        ErrorCodes.KEY_PERMISSIONS,
-        `locks file ${path} has mode ${mode.toString(8).padStart(4, '0')}, so users other than its owner can change the locks; fix it with: chmod 600 ${path}`,
-        { sqlState: SqlState.INTERNAL_ERROR },
-      );
-    }
-    if (stats.size > MAX_LOCKS_FILE_BYTES) throw wholeFileProblem(path, `the locks file is ${stats.size} bytes; Gatehouse reads locks files of at most ${MAX_LOCKS_FILE_BYTES} bytes`);
-    content = readFileSync(descriptor, 'utf8');
-  } catch (error) {
-    if (error instanceof GatehouseError) throw error;
-    throw wholeFileProblem(path, `cannot read the locks file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  } finally {
-    closeSync(descriptor);
-  }
-  return parseLocksFile(content, path);
+  const content = readProtectedFile({ path, noun: 'locks file', maxBytes: MAX_LOCKS_FILE_BYTES, forbiddenModeBits: 0o022, exposure: 'change the locks' });
+  return content === undefined ? [] : parseLocksFile(content, path);
 }
 
 /** Validates locks file text; `file` names it in messages. Throws ConfigError. */
@@ -111,15 +83,7 @@ export function writeLocksFile(path: string, locks: readonly Lock[]): void {
 export function formatLocksFile(locks: readonly Lock[]): string {
   const document = new Document({
     version: 'v1',
-    locks: locks.map((lock) => ({
-      id: lock.id,
-      user: lock.user,
-      ...(lock.database === undefined ? {} : { database: lock.database }),
-      reason: lock.reason,
-      created_by: lock.created_by,
-      created_at: lock.created_at,
-      ...(lock.expires_at === undefined ? {} : { expires_at: lock.expires_at }),
-    })),
+    locks: locks.map(withoutUndefined),
   });
   document.commentBefore =
     ' Gatehouse locks, written by "gatehouse locks add/rm" through the admin API (see docs/admin.md).\n' +
@@ -127,7 +91,8 @@ export function formatLocksFile(locks: readonly Lock[]): string {
   return document.toString();
 }
 
-function withoutUndefined(lock: z.output<typeof lockSchema>): Lock {
+/** A lock with its keys in the file's order and no undefined members (read from the schema, or written). */
+function withoutUndefined(lock: Lock | z.output<typeof lockSchema>): Lock {
   return {
     id: lock.id,
     user: lock.user,
@@ -137,8 +102,4 @@ function withoutUndefined(lock: z.output<typeof lockSchema>): Lock {
     created_at: lock.created_at,
     ...(lock.expires_at === undefined ? {} : { expires_at: lock.expires_at }),
   };
-}
-
-function wholeFileProblem(file: string, message: string, line = 0): ConfigError {
-  return new ConfigError([{ file, line, column: line === 0 ? 0 : 1, path: '', message }]);
 }

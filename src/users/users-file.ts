@@ -4,18 +4,17 @@
 // holds password hashes and TOTP seeds, so like a private key it is written 0600 (in a 0700
 // directory) and refused when other local users could read it. Writes go to a temporary file that
 // is renamed over the old one, so the daemon polling it never reads half a file.
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Document } from 'yaml';
 import { z } from 'zod';
 import { badIdentityText } from '../ca/route-extension.js';
 import type { LocatedIssue } from '../config/cross-checks.js';
 import { formatPath } from '../config/issues.js';
-import { ConfigError, parseYamlDocument } from '../config/load.js';
+import { parseYamlDocument } from '../config/load.js';
 import { SourceMap } from '../config/source-map.js';
-import { ErrorCodes, GatehouseError, SqlState } from '../errors.js';
 import { parsePasswordHash } from './password-hash.js';
 import { decodeBase32 } from './totp.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
+import { readProtectedFile } from '../files/protected-file.js';
 
 export interface StoredUser {
   name: string;
@@ -78,39 +77,14 @@ const usersFileSchema = z.strictObject({
  * local users can read.
  */
 export function readUsersFile(path: string): StoredUser[] {
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw unreadable(path, error);
-  }
-  let text: string;
-  try {
-    // Checking the open descriptor (not the path) means the file checked is the file read.
-    const stats = fstatSync(descriptor);
-    if (!stats.isFile()) throw wholeFileProblem(path, 'cannot read the users file: it is not a regular file');
-    const mode = stats.mode & 0o777;
-    // Windows has no POSIX modes to check; there the file's ACL is the operator's business.
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new GatehouseError(
-        ErrorCodes.KEY_PERMISSIONS,
-        `users file ${path} has mode ${mode.toString(8).padStart(4, '0')}, so users other than its owner can read the password hashes ` +
-          `and TOTP secrets in it; fix it with: chmod 600 ${shellQuote(path)}`,
-        { sqlState: SqlState.INTERNAL_ERROR },
-      );
-    }
-    if (stats.size > MAX_USERS_FILE_BYTES) {
-      throw wholeFileProblem(path, `the users file is ${stats.size} bytes; Gatehouse reads users files of at most ${MAX_USERS_FILE_BYTES} bytes`);
-    }
-    text = readFileSync(descriptor, 'utf8');
-  } catch (error) {
-    if (error instanceof GatehouseError) throw error;
-    throw unreadable(path, error);
-  } finally {
-    closeSync(descriptor);
-  }
-  return parseUsersFile(text, path);
+  const text = readProtectedFile({
+    path,
+    noun: 'users file',
+    maxBytes: MAX_USERS_FILE_BYTES,
+    forbiddenModeBits: 0o077,
+    exposure: 'read the password hashes and TOTP secrets in it',
+  });
+  return text === undefined ? [] : parseUsersFile(text, path);
 }
 
 /** Validates users file text; `file` names it in messages. Throws ConfigError. */
@@ -196,19 +170,4 @@ function withoutUndefined(user: z.output<typeof storedUserSchema>): StoredUser {
     created_at: user.created_at,
     updated_at: user.updated_at,
   };
-}
-
-function wholeFileProblem(file: string, message: string, line = 0): ConfigError {
-  return new ConfigError([{ file, line, column: line === 0 ? 0 : 1, path: '', message }]);
-}
-
-function unreadable(path: string, error: unknown): ConfigError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory, not a file' : (code ?? String(error));
-  return wholeFileProblem(path, `cannot read the users file: ${reason}`);
-}
-
-/** Quotes a path for the chmod command in a message when it holds anything a shell would split or expand. */
-function shellQuote(path: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
 }
