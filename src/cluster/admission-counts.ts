@@ -20,10 +20,11 @@ class Counts {
   }
 }
 
-/** The primary's table of every worker's admitted sessions. */
-export class AdmissionLedger {
-  private readonly workers = new Map<number, Counts>();
+/** Sessions per user in each worker: what the primary's ledger and each worker's view both keep. */
+class CountsByWorker {
+  protected readonly workers = new Map<number, Counts>();
 
+  /** A worker admitted or released a session. */
   apply(change: AdmissionChange): void {
     let counts = this.workers.get(change.worker);
     if (counts === undefined) this.workers.set(change.worker, (counts = new Counts()));
@@ -34,7 +35,10 @@ export class AdmissionLedger {
   forget(worker: number): void {
     this.workers.delete(worker);
   }
+}
 
+/** The primary's table of every worker's admitted sessions. */
+export class AdmissionLedger extends CountsByWorker {
   /** What a (replacement) worker starts from: every other worker's sessions. */
   snapshot(except: number): AdmittedSnapshot[] {
     const rows: AdmittedSnapshot[] = [];
@@ -47,13 +51,12 @@ export class AdmissionLedger {
 }
 
 /** A worker's view of the sessions the other workers hold. */
-export class AdmittedInOtherWorkers implements AdmittedElsewhere {
-  private readonly workers = new Map<number, Counts>();
-
+export class AdmittedInOtherWorkers extends CountsByWorker implements AdmittedElsewhere {
   constructor(
     snapshot: readonly AdmittedSnapshot[],
     private readonly report: (user: string, delta: 1 | -1) => void,
   ) {
+    super();
     for (const row of snapshot) this.apply({ worker: row.worker, user: row.user, delta: row.count });
   }
 
@@ -71,16 +74,5 @@ export class AdmittedInOtherWorkers implements AdmittedElsewhere {
 
   changed(user: string, delta: 1 | -1): void {
     this.report(user, delta);
-  }
-
-  /** Another worker admitted or released a session. */
-  apply(change: AdmissionChange): void {
-    let counts = this.workers.get(change.worker);
-    if (counts === undefined) this.workers.set(change.worker, (counts = new Counts()));
-    counts.add(change.user, change.delta);
-  }
-
-  forget(worker: number): void {
-    this.workers.delete(worker);
   }
 }
