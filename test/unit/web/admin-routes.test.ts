@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -201,6 +201,21 @@ describe('the admin API routes', () => {
       success: true,
     });
   });
+
+  it('locks: a change that waits over 5 s for another one holding the file is refused with 503, naming the lock file and what to do', async () => {
+    const lockFile = join(dir, 'locks.yaml.lock');
+    writeFileSync(lockFile, '4242\n');
+    const { error } = await call('POST', '/v1/admin/locks', { user: 'alice', reason: 'incident 43' });
+    expect(error?.status).toBe(503);
+    expect(error?.body()).toEqual({
+      error: {
+        code: 'GH_ERR_FILE_BUSY',
+        message: `the locks file cannot be changed now: another process has been changing ${join(dir, 'locks.yaml')} for over 5 s (it holds ${lockFile})`,
+        hint: `try again; if it persists and no Gatehouse is changing locks, remove ${lockFile}`,
+      },
+    });
+    expect(locks.active()).toEqual([]);
+  }, 15_000);
 
   it('reload: the warnings and ended sessions, or 422 with the config problems', async () => {
     reloadOutcome = { ok: true, warnings: ['proxy.web_listen_addr changed …'], sessionsEnded: [{ id: 's1', user: 'alice', reason: 'access revoked: …' }] };
